@@ -1,0 +1,27 @@
+"""Nets, data, training and checkpoints for CNN Lab. Nothing here imports streamlit."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from models.gap_mnist import GapMnistNet, gap_mnist
+from models.resnet import CifarResNet, cifar_resnet
+
+# An architecture is a builder name plus keyword arguments; checkpoints store both.
+ARCHITECTURES = {
+    "gap-mnist": gap_mnist,
+    "cifar-resnet": cifar_resnet,
+}
+
+
+def build(arch: str, **kwargs) -> nn.Module:
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {arch!r}; known: {', '.join(ARCHITECTURES)}")
+    return ARCHITECTURES[arch](**kwargs)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+__all__ = ["ARCHITECTURES", "CifarResNet", "GapMnistNet", "build", "count_parameters"]

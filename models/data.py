@@ -1,0 +1,207 @@
+"""MNIST and CIFAR-10 as uint8 image tensors (N, C, H, W) plus int64 labels.
+
+The data root is the CNN_LAB_DATA environment variable (default ./data). Layouts read:
+- MNIST: torchvision's `<root>/MNIST/raw/*-ubyte` (plain or .gz);
+- CIFAR-10: torchvision's `<root>/cifar-10-batches-py`, or the ImageFolder layout
+  `<root>/cifar10-jpg/{train,test}/<class>/*.jpg`.
+Each split is decoded once per process and kept in memory.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import os
+import pickle
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+MNIST_CLASSES = tuple(str(d) for d in range(10))
+CIFAR10_CLASSES = (
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+)
+# The model's input is (pixels / 255 - mean) / std, per channel.
+NORMALISATION = {
+    "mnist": ((0.1307,), (0.3081,)),
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+}
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+class DataNotFoundError(FileNotFoundError):
+    """A dataset is not where we looked; the message says where and what to do."""
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    name: str                 # "mnist" or "cifar10"
+    images: torch.Tensor      # uint8 (N, C, H, W)
+    labels: torch.Tensor      # int64 (N,)
+    classes: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def mean(self) -> tuple[float, ...]:
+        return NORMALISATION[self.name][0]
+
+    @property
+    def std(self) -> tuple[float, ...]:
+        return NORMALISATION[self.name][1]
+
+
+def data_root() -> Path:
+    return Path(os.environ.get("CNN_LAB_DATA", "./data"))
+
+
+def load(name: str, train: bool, root: str | Path | None = None, download: bool = False) -> ImageSet:
+    """`load("mnist", train=False)` -> the 10,000 MNIST test images."""
+    root = Path(root) if root is not None else data_root()
+    if name == "mnist":
+        return _load_mnist(str(root.resolve()), train, download)
+    if name == "cifar10":
+        return _load_cifar10(str(root.resolve()), train, download)
+    raise ValueError(f"unknown dataset {name!r}; expected 'mnist' or 'cifar10'")
+
+
+def normalise(images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
+    """uint8 or [0, 255] float images -> the net's input (pixels / 255 - mean) / std."""
+    shape = (1, -1, 1, 1)
+    mean_t = torch.tensor(mean, device=images.device).view(shape)
+    std_t = torch.tensor(std, device=images.device).view(shape)
+    return (images.float() / 255 - mean_t) / std_t
+
+
+# --- MNIST -----------------------------------------------------------------------------------
+
+_MNIST_FILES = {
+    True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _load_mnist(root: str, train: bool, download: bool) -> ImageSet:
+    raw = Path(root) / "MNIST" / "raw"
+    image_file, label_file = (_find_idx(raw, stem) for stem in _MNIST_FILES[train])
+    if (image_file is None or label_file is None) and download:
+        import torchvision
+
+        torchvision.datasets.MNIST(root, train=train, download=True)
+        image_file, label_file = (_find_idx(raw, stem) for stem in _MNIST_FILES[train])
+    if image_file is None or label_file is None:
+        raise DataNotFoundError(
+            f"MNIST {'training' if train else 'test'} files not found in {raw} "
+            f"(looked for {' and '.join(_MNIST_FILES[train])}, plain or .gz). "
+            "Set CNN_LAB_DATA to the folder that contains MNIST/raw, or run "
+            "`python -m models.data --download` once on a machine with internet."
+        )
+    images = torch.from_numpy(_read_idx(image_file)).unsqueeze(1)
+    labels = torch.from_numpy(_read_idx(label_file).astype(np.int64))
+    return ImageSet("mnist", images, labels, MNIST_CLASSES)
+
+
+def _find_idx(folder: Path, stem: str) -> Path | None:
+    for candidate in (folder / stem, folder / f"{stem}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    magic = int.from_bytes(data[0:4], "big")
+    if magic >> 8 != 0x08:  # 0x08 = unsigned byte
+        raise ValueError(f"{path} is not an IDX file of unsigned bytes")
+    ndim = magic & 0xFF
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape).copy()
+
+
+# --- CIFAR-10 --------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=None)
+def _load_cifar10(root: str, train: bool, download: bool) -> ImageSet:
+    batches = Path(root) / "cifar-10-batches-py"
+    folder = Path(root) / "cifar10-jpg" / ("train" if train else "test")
+    if not batches.is_dir() and not folder.is_dir() and download:
+        import torchvision
+
+        torchvision.datasets.CIFAR10(root, train=train, download=True)
+    if batches.is_dir():
+        return _read_cifar_batches(batches, train)
+    if folder.is_dir():
+        return read_image_folder(folder, "cifar10")
+    raise DataNotFoundError(
+        f"CIFAR-10 not found: looked for {batches} (torchvision's layout) and {folder} "
+        "(ImageFolder layout: <class>/<image>.jpg). Set CNN_LAB_DATA to the folder that "
+        "contains one of them, or run `python -m models.data --download` once on a machine "
+        "with internet."
+    )
+
+
+def _read_cifar_batches(folder: Path, train: bool) -> ImageSet:
+    names = [f"data_batch_{i}" for i in range(1, 6)] if train else ["test_batch"]
+    images, labels = [], []
+    for name in names:
+        with open(folder / name, "rb") as f:
+            # torchvision's own reader does the same: the official files are pickles.
+            entry = pickle.load(f, encoding="latin1")
+        images.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
+        labels.extend(entry["labels"])
+    return ImageSet(
+        "cifar10",
+        torch.from_numpy(np.concatenate(images)),
+        torch.tensor(labels, dtype=torch.int64),
+        CIFAR10_CLASSES,
+    )
+
+
+def read_image_folder(folder: Path, name: str) -> ImageSet:
+    """An ImageFolder tree (<class>/<image>) -> one ImageSet; classes in sorted order."""
+    classes = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    paths, labels = [], []
+    for index, class_name in enumerate(classes):
+        files = sorted(p for p in (folder / class_name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        paths.extend(files)
+        labels.extend([index] * len(files))
+    if not paths:
+        raise DataNotFoundError(f"no images found under {folder}/<class>/")
+    # Pillow releases the GIL while decoding, so threads use every core.
+    with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
+        decoded = list(pool.map(_decode_rgb, paths, chunksize=256))
+    sizes = {array.shape for array in decoded}
+    if len(sizes) > 1:
+        raise ValueError(f"images under {folder} differ in size: {sorted(sizes)[:3]}")
+    images = torch.from_numpy(np.stack(decoded)).permute(0, 3, 1, 2).contiguous()
+    return ImageSet(name, images, torch.tensor(labels, dtype=torch.int64), tuple(classes))
+
+
+def _decode_rgb(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def _main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Check (or download) CNN Lab's datasets.")
+    parser.add_argument("--download", action="store_true", help="fetch missing data (needs internet)")
+    args = parser.parse_args()
+    for name in ("mnist", "cifar10"):
+        for train in (True, False):
+            data = load(name, train, download=args.download)
+            print(f"{name} {'train' if train else 'test'}: {tuple(data.images.shape)} from {data_root()}")
+
+
+if __name__ == "__main__":
+    _main()

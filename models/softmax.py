@@ -1,0 +1,40 @@
+"""The arithmetic of the softmax page, written out the way the lesson explains it."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def softmax(logits, temperature: float = 1.0) -> np.ndarray:
+    z = torch.tensor(np.asarray(logits, dtype=np.float64)) / temperature
+    return torch.softmax(z, 0).numpy()
+
+
+def log_softmax(logits, temperature: float = 1.0) -> np.ndarray:
+    """Stable log-softmax by the log-sum-exp trick: z - (m + log sum exp(z - m)), m = max z.
+    Every exp sees a number <= 0, so nothing overflows."""
+    z = np.asarray(logits, dtype=np.float64) / temperature
+    m = z.max()
+    return z - (m + np.log(np.exp(z - m).sum()))
+
+
+def naive_log_softmax(logits, dtype=np.float32) -> np.ndarray:
+    """log(exp(z) / sum exp(z)) computed literally, in float32 like a net's outputs:
+    exp(1000) overflows to inf, inf / inf is NaN."""
+    z = np.asarray(logits, dtype=dtype)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        e = np.exp(z)
+        return np.log(e / e.sum())
+
+
+def stable_log_softmax_float32(logits) -> np.ndarray:
+    """The same trick in float32, to compare with the naive float32 column."""
+    z = np.asarray(logits, dtype=np.float32)
+    m = z.max()
+    return z - (m + np.log(np.exp(z - m).sum()))
+
+
+def nll(logits, target: int, temperature: float = 1.0) -> float:
+    """Negative log-likelihood of the target class: the net's 'unhappiness'."""
+    return float(-log_softmax(logits, temperature)[target])

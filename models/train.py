@@ -1,0 +1,316 @@
+"""One training loop for every net in CNN Lab.
+
+The whole dataset stays on the device as uint8; batches are gathered, augmented and
+normalised there. On CUDA the loop uses bfloat16 autocast and channels_last. Progress goes to
+a callback; a stop event is checked between steps, so the app can drive and stop a run.
+
+Command line (writes a checkpoint, shows a progress bar):
+    python -m models.train gap-mnist --epochs 15 --out checkpoints/gap_mnist.pt
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from typing import Protocol
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from models.augment import augment
+from models.data import ImageSet, normalise
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 15
+    batch_size: int = 128
+    lr: float = 0.05                # peak learning rate of the one-cycle schedule
+    optimizer: str = "sgd"          # "sgd" (Nesterov momentum) or "adamw"
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.0
+    warmup_fraction: float = 0.25   # share of the steps spent raising the learning rate
+    augment: bool = True
+    seed: int = 0
+    device: str | None = None       # None: CUDA when available, else CPU
+    report_every: int = 20          # steps between step-loss reports (each costs a sync on GPU)
+
+
+@dataclass
+class Progress:
+    """What the callback receives: after every `report_every` steps and at each epoch end."""
+
+    epoch: int                      # 1-based
+    step: int                       # steps done so far, over the whole run
+    total_steps: int
+    loss: float                     # mean training loss since the previous report
+    seconds: float
+    epoch_end: bool = False
+    train_accuracy: float | None = None
+    test_accuracy: float | None = None
+
+
+@dataclass
+class TrainResult:
+    history: list[dict] = field(default_factory=list)   # one row per finished epoch
+    step_losses: list[tuple[int, float]] = field(default_factory=list)
+    test_accuracy: float | None = None
+    seconds: float = 0.0
+    stopped: bool = False
+    device: str = "cpu"
+
+
+class StopSignal(Protocol):
+    def is_set(self) -> bool: ...
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _autocast(device: torch.device):
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(
+            model.parameters(), lr=config.lr, momentum=config.momentum, nesterov=True,
+            weight_decay=config.weight_decay,
+        )
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    raise ValueError(f"unknown optimizer {config.optimizer!r}; use 'sgd' or 'adamw'")
+
+
+def prepare_batch(
+    images: torch.Tensor, data: ImageSet, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """uint8 images already on the device -> the net's input; augmented when a generator is given."""
+    x = images.float()
+    if generator is not None:
+        x = augment(data.name, x, generator)
+    x = normalise(x, data.mean, data.std)
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, data: ImageSet, batch_size: int = 1000) -> torch.Tensor:
+    """Predicted class of every image in `data`, on the model's device, in eval mode."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    predictions = []
+    for start in range(0, len(data), batch_size):
+        batch = data.images[start : start + batch_size].to(device, non_blocking=True)
+        with _autocast(device):
+            predictions.append(model(prepare_batch(batch, data)).argmax(1))
+    model.train(was_training)
+    return torch.cat(predictions)
+
+
+def evaluate(model: nn.Module, data: ImageSet, batch_size: int = 1000) -> float:
+    """Accuracy (0..1) of `model` on all of `data`."""
+    predictions = predict(model, data, batch_size)
+    return (predictions.cpu() == data.labels).float().mean().item()
+
+
+def train(
+    model: nn.Module,
+    train_set: ImageSet,
+    test_set: ImageSet | None,
+    config: TrainConfig,
+    on_progress: Callable[[Progress], None] | None = None,
+    stop: StopSignal | None = None,
+) -> TrainResult:
+    """Train `model` in place. Returns the per-epoch history; `stopped` says whether the stop
+    signal ended the run early (the model then holds the weights of the last finished step)."""
+    device = torch.device(config.device) if config.device else default_device()
+    torch.manual_seed(config.seed)
+    generator = torch.Generator(device=device).manual_seed(config.seed)
+    model.to(device=device, memory_format=torch.channels_last).train()
+
+    images = train_set.images.to(device)
+    labels = train_set.labels.to(device)
+    steps_per_epoch = len(train_set) // config.batch_size
+    if steps_per_epoch == 0:
+        raise ValueError(f"batch size {config.batch_size} is larger than the {len(train_set)} training images")
+    total_steps = steps_per_epoch * config.epochs
+    optimizer = _make_optimizer(model, config)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.lr, total_steps=total_steps, pct_start=config.warmup_fraction,
+    )
+
+    result = TrainResult(device=str(device))
+    start_time = time.perf_counter()
+    step = 0
+    for epoch in range(1, config.epochs + 1):
+        order = torch.randperm(len(train_set), device=device, generator=generator)
+        epoch_loss = torch.zeros((), device=device)
+        epoch_correct = torch.zeros((), device=device, dtype=torch.long)
+        report_loss = torch.zeros((), device=device)
+        report_steps = 0
+        for index in range(steps_per_epoch):
+            if stop is not None and stop.is_set():
+                result.stopped = True
+                break
+            batch = order[index * config.batch_size : (index + 1) * config.batch_size]
+            x = prepare_batch(images[batch], train_set, generator if config.augment else None)
+            y = labels[batch]
+            with _autocast(device):
+                output = model(x)
+                loss = F.cross_entropy(output, y, label_smoothing=config.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            step += 1
+            detached = loss.detach()
+            epoch_loss += detached
+            report_loss += detached
+            report_steps += 1
+            epoch_correct += (output.detach().argmax(1) == y).sum()
+            if step % config.report_every == 0:
+                mean_loss = (report_loss / report_steps).item()
+                result.step_losses.append((step, mean_loss))
+                if on_progress:
+                    on_progress(Progress(epoch, step, total_steps, mean_loss, time.perf_counter() - start_time))
+                report_loss.zero_()
+                report_steps = 0
+        if result.stopped:
+            break
+        row = {
+            "epoch": epoch,
+            "train_loss": (epoch_loss / steps_per_epoch).item(),
+            "train_accuracy": epoch_correct.item() / (steps_per_epoch * config.batch_size),
+            "test_accuracy": evaluate(model, test_set) if test_set is not None else None,
+            "lr": schedule.get_last_lr()[0],
+            "seconds": time.perf_counter() - start_time,
+        }
+        result.history.append(row)
+        if on_progress:
+            on_progress(Progress(
+                epoch, step, total_steps, row["train_loss"], row["seconds"], epoch_end=True,
+                train_accuracy=row["train_accuracy"], test_accuracy=row["test_accuracy"],
+            ))
+    model.eval()
+    result.seconds = time.perf_counter() - start_time
+    if result.history:
+        result.test_accuracy = result.history[-1]["test_accuracy"]
+    return result
+
+
+# --- Recipes and the command line ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recipe:
+    arch: str
+    arch_kwargs: dict
+    dataset: str
+    config: TrainConfig
+
+
+def _resnet_recipe(**arch_kwargs) -> Recipe:
+    config = TrainConfig(
+        epochs=30, batch_size=512, lr=0.4, weight_decay=5e-4, label_smoothing=0.1,
+        warmup_fraction=0.15,
+    )
+    return Recipe("cifar-resnet", arch_kwargs, "cifar10", config)
+
+
+RECIPES: dict[str, Recipe] = {
+    "gap-mnist": Recipe(
+        "gap-mnist", {}, "mnist",
+        TrainConfig(epochs=15, batch_size=128, lr=0.05, weight_decay=1e-4),
+    ),
+    "resnet20": _resnet_recipe(depth=20),
+    "resnet56": _resnet_recipe(depth=56),
+    "plain20": _resnet_recipe(depth=20, residual=False),
+    "plain56": _resnet_recipe(depth=56, residual=False),
+    "resnet20-k7": _resnet_recipe(depth=20, stem_kernel=7),
+    "resnet20-k11": _resnet_recipe(depth=20, stem_kernel=11),
+}
+
+
+def _main(argv: list[str] | None = None) -> None:
+    import argparse
+    import platform
+    import shlex
+    import sys
+
+    from tqdm import tqdm
+
+    from models import build, checkpoints, count_parameters, data
+
+    parser = argparse.ArgumentParser(description="Train a CNN Lab net and write its checkpoint.")
+    parser.add_argument("recipe", choices=sorted(RECIPES))
+    parser.add_argument("--out", required=True, help="checkpoint path, e.g. checkpoints/gap_mnist.pt")
+    for name, value in asdict(TrainConfig()).items():
+        if name in ("augment", "report_every"):
+            continue
+        kind = str if name in ("optimizer", "device") else type(value)
+        parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None)
+    parser.add_argument("--no-augment", action="store_true")
+    parser.add_argument("--download", action="store_true", help="fetch missing data (needs internet)")
+    args = parser.parse_args(argv)
+
+    recipe = RECIPES[args.recipe]
+    overrides = {k: v for k, v in vars(args).items() if k in asdict(recipe.config) and v is not None}
+    if args.no_augment:
+        overrides["augment"] = False
+    config = replace(recipe.config, **overrides)
+
+    train_set = data.load(recipe.dataset, train=True, download=args.download)
+    test_set = data.load(recipe.dataset, train=False, download=args.download)
+    torch.manual_seed(config.seed)
+    model = build(recipe.arch, **recipe.arch_kwargs)
+    init_state = copy.deepcopy(model.state_dict())
+
+    bar = tqdm(total=len(train_set) // config.batch_size * config.epochs, unit="step")
+
+    def show(progress: Progress) -> None:
+        bar.n = progress.step
+        text = f"epoch {progress.epoch} loss {progress.loss:.4f}"
+        if progress.epoch_end and progress.test_accuracy is not None:
+            text += f" test {progress.test_accuracy:.2%}"
+            bar.write(f"epoch {progress.epoch:3d}: train loss {progress.loss:.4f}, "
+                      f"test accuracy {progress.test_accuracy:.2%}, {progress.seconds:.1f} s")
+        bar.set_description(text)
+        bar.refresh()
+
+    result = train(model, train_set, test_set, config, on_progress=show)
+    bar.close()
+    device = torch.device(result.device)
+    metadata = {
+        "name": args.recipe,
+        "dataset": recipe.dataset,
+        "classes": list(train_set.classes),
+        "mean": list(train_set.mean),
+        "std": list(train_set.std),
+        "test_accuracy": result.test_accuracy,
+        "parameters": count_parameters(model),
+        "epochs": len(result.history),
+        "train_seconds": round(result.seconds, 2),
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda"
+        else f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
+        "torch_version": torch.__version__,
+        "config": asdict(config),
+        "history": result.history,
+        "command": "python -m models.train " + shlex.join(sys.argv[1:] if argv is None else argv),
+    }
+    checkpoints.save(args.out, model, arch=recipe.arch, arch_kwargs=recipe.arch_kwargs,
+                     init_state_dict=init_state, metadata=metadata)
+    print(f"{args.recipe}: test accuracy {result.test_accuracy:.2%} after {len(result.history)} epochs, "
+          f"{result.seconds:.1f} s on {metadata['device']}; wrote {args.out}")
+
+
+if __name__ == "__main__":
+    _main()

@@ -1,0 +1,124 @@
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from models import data, softmax
+from models.inference import predict
+from ui import models as ui_models
+from ui.inputs import your_digit
+from viz.charts import class_bars, nll_curve
+
+st.title("Softmax vs log-softmax")
+st.markdown(
+    "A net ends with ten raw **scores** (logits). Softmax turns them into numbers that are "
+    "positive and sum to one — a *likelihood-like confidence*, not a calibrated probability. "
+    "Training minimises the **negative log-likelihood** of the right class: the net's "
+    "“unhappiness”, zero when it is certain and right, huge when it is sure and wrong."
+)
+
+model, metadata = ui_models.require("mnist")
+classes = metadata.get("classes", list(data.MNIST_CLASSES))
+
+# --- Where the scores come from ------------------------------------------------------------
+drawn = your_digit()
+sources = (["Your digit"] if drawn else []) + ["An MNIST test image", "Type your own"]
+source = st.radio("Scores from", sources, horizontal=True, key="softmax_source")
+if source == "Your digit":
+    base_scores = predict(model, drawn["image"], metadata).scores
+    origin = f"the net's scores for {drawn['source']}"
+elif source == "An MNIST test image":
+    index = st.number_input("Test image number", 0, 9_999, 0, key="softmax_index")
+    try:
+        test_set = data.load("mnist", train=False)
+    except data.DataNotFoundError as error:
+        st.error(f"The MNIST test set is not available here. {error}")
+        st.stop()
+    base_scores = predict(model, test_set.images[int(index), 0].numpy(), metadata).scores
+    origin = f"the net's scores for MNIST test image {index} (labelled {classes[int(test_set.labels[int(index)])]})"
+else:
+    base_scores = np.array([1.0, -0.5, 0.2, 3.0, -1.0, 0.0, 0.5, 2.0, -2.0, 1.5])
+    origin = "scores typed in by hand"
+
+st.caption(f"Starting from {origin}. Edit any score in the table to see what changes.")
+editor_key = f"scores_{source}_{st.session_state.get('softmax_index', '')}"
+edited = st.data_editor(
+    pd.DataFrame({"class": classes, "score": np.round(base_scores, 3)}),
+    column_config={"class": st.column_config.TextColumn(disabled=True),
+                   "score": st.column_config.NumberColumn(format="%.3f")},
+    hide_index=True, key=editor_key, width=320,
+)
+scores = pd.to_numeric(edited["score"], errors="coerce").to_numpy(dtype=float)
+if not np.isfinite(scores).all():
+    st.error("Every score must be a finite number (no blanks, NaN or infinity). "
+             "Showing the scores before your edit.")
+    scores = np.asarray(base_scores, dtype=float)
+
+controls = st.columns(2)
+temperature = controls[0].select_slider(
+    "Temperature T (softmax of scores / T)",
+    options=[0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0], value=1.0, key="temperature",
+)
+probabilities = softmax.softmax(scores, temperature)
+log_probabilities = softmax.log_softmax(scores, temperature)
+target = controls[1].selectbox("Target (the right answer)", range(len(classes)),
+                               index=int(probabilities.argmax()), format_func=lambda i: classes[i],
+                               key="softmax_target")
+
+charts = st.columns(3)
+charts[0].plotly_chart(class_bars(probabilities, classes, "softmax", highlight=target, as_percent=True),
+                       width="stretch")
+charts[1].plotly_chart(class_bars(log_probabilities, classes, "log-softmax", highlight=target),
+                       width="stretch")
+charts[2].plotly_chart(nll_curve(float(probabilities[target])), width="stretch")
+st.markdown(
+    f"For target **{classes[target]}**: p = {probabilities[target]:.4f}, "
+    f"NLL = −log p = **{softmax.nll(scores, target, temperature):.4f}**. "
+    "Log-softmax is just log p for every class: all values are ≤ 0 and the target's is −NLL."
+)
+st.dataframe(
+    pd.DataFrame({"class": classes, "score": scores, "softmax": probabilities,
+                  "log-softmax": log_probabilities}),
+    hide_index=True, width="stretch", key="softmax_table",
+)
+
+# --- Shift and scale -------------------------------------------------------------------------
+st.subheader("Adding to every score changes nothing; multiplying sharpens")
+st.markdown(
+    "Softmax only cares about the *differences* between scores: e^(z+c) / Σ e^(z+c) = "
+    "e^z / Σ e^z. Multiplying all scores by a > 1 stretches the differences, so the largest "
+    "score takes more of the total (dividing by a temperature does the opposite)."
+)
+shift_col, scale_col = st.columns(2)
+with shift_col:
+    shift = st.slider("Add c to every score", -20.0, 20.0, 5.0, 0.5, key="shift")
+    shifted = softmax.softmax(scores + shift)
+    st.plotly_chart(class_bars(shifted, classes, f"softmax(z + {shift:g})", highlight=target, as_percent=True,
+                               height=260), width="stretch")
+    st.caption(f"Largest change against softmax(z): {np.abs(shifted - softmax.softmax(scores)).max():.1e}")
+with scale_col:
+    scale = st.slider("Multiply every score by a", 0.1, 5.0, 3.0, 0.1, key="scale")
+    scaled = softmax.softmax(scores * scale)
+    st.plotly_chart(class_bars(scaled, classes, f"softmax({scale:g} · z)", highlight=target, as_percent=True,
+                               height=260), width="stretch")
+    st.caption(f"Top confidence {scaled.max():.1%} against {softmax.softmax(scores).max():.1%} at a = 1.")
+
+# --- Numerical stability ---------------------------------------------------------------------
+st.subheader("Why log-softmax is computed in one step")
+st.markdown(
+    "Computed literally, log(softmax(z)) needs e^z, and in float32 e^89 already overflows to "
+    "infinity: infinity / infinity is NaN. The log-sum-exp trick subtracts the largest score "
+    "first, so every exponent is ≤ 0 and nothing overflows:"
+)
+st.latex(r"\log \mathrm{softmax}(z)_i = z_i - \Big(m + \log \sum_j e^{z_j - m}\Big),\qquad m = \max_j z_j")
+big = st.number_input("Largest score", -10_000.0, 10_000.0, 1000.0, 100.0, key="big_score")
+stress = np.array([big, big - 1, big - 5, 0.0, -big])
+st.dataframe(
+    pd.DataFrame({
+        "score z": stress,
+        "naive log(softmax(z)) in float32": softmax.naive_log_softmax(stress),
+        "log-sum-exp log-softmax in float32": softmax.stable_log_softmax_float32(stress),
+    }).astype(str),
+    hide_index=True, width="stretch", key="stability_table",
+)
+st.caption("PyTorch's `torch.log_softmax` and `F.cross_entropy` use the stable form — "
+           "that is why nets output log-softmax and train with the NLL loss.")

@@ -1,0 +1,8 @@
+"""Paths of the checkpoints that ship with the app."""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHECKPOINTS = ROOT / "checkpoints"
+GAP_MNIST = CHECKPOINTS / "gap_mnist.pt"
+RESNET20 = CHECKPOINTS / "resnet20_cifar10.pt"

@@ -1,0 +1,104 @@
+"""End to end in a real Chromium: draw digits on the canvas with the mouse and read the
+prediction the page shows. CI installs Debian's chromium; without one these tests skip
+locally, never in CI."""
+
+import os
+import re
+import shutil
+
+import pytest
+
+from tests.e2e_server import CHROMIUM, CHROMIUM_ARGS, streamlit_server
+
+pytestmark = pytest.mark.browser
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:   # pragma: no cover
+    sync_playwright = None
+
+
+def _browser_missing() -> str | None:
+    if sync_playwright is None:
+        return "playwright is not installed (pip install -r requirements-dev.txt)"
+    if not shutil.which(CHROMIUM):
+        return f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    return None
+
+
+@pytest.fixture(scope="module")
+def page(data_available):
+    reason = _browser_missing()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser tests cannot run in CI: {reason}")
+        pytest.skip(reason)
+    with streamlit_server() as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        _wait_for_script(page)
+        yield page
+        browser.close()
+
+
+def _wait_for_script(page):
+    page.wait_for_selector(".stApp[data-test-script-state='notRunning']")
+
+
+def _ink_on_canvas(page) -> bool:
+    return page.locator("canvas.dc-canvas.lower-canvas").first.evaluate(
+        "c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+        " for (let i = 0; i < d.length; i += 4) if (d[i] > 128) return true; return false; }"
+    )
+
+
+def _stroke(page, points):
+    """Draw a polyline with the mouse. The canvas can take a moment to wire up its handlers
+    after it appears, so a stroke that left no ink is drawn again."""
+    for _ in range(10):
+        box = page.locator("canvas.upper-canvas").first.bounding_box()
+        x0, y0 = box["x"], box["y"]
+        page.mouse.move(x0 + points[0][0], y0 + points[0][1])
+        page.mouse.down()
+        for (xa, ya), (xb, yb) in zip(points, points[1:]):
+            for t in range(1, 11):
+                page.mouse.move(x0 + xa + (xb - xa) * t / 10, y0 + ya + (yb - ya) * t / 10)
+        page.mouse.up()
+        if _ink_on_canvas(page):
+            return
+        page.wait_for_timeout(500)
+    raise AssertionError("the canvas never took the stroke")
+
+
+def _prediction(page, previous: str = "") -> str:
+    """The big predicted digit, once the rerun after the last stroke has landed."""
+    page.wait_for_function(
+        "prev => { const d = document.querySelector('.st-key-predicted_digit');"
+        " return d && d.innerText.trim() !== '' && d.innerText.trim() !== prev; }",
+        arg=previous, timeout=30_000,
+    )
+    _wait_for_script(page)
+    return page.locator(".st-key-predicted_digit").inner_text().strip()
+
+
+def test_draw_a_one_then_a_seven(page):
+    page.get_by_role("link", name="Draw a digit").first.click()
+    page.locator("canvas.upper-canvas").first.wait_for()
+    _wait_for_script(page)
+    assert page.get_by_text("Draw a digit (or pick one)").count() == 1   # blank canvas: no guess
+
+    _stroke(page, [(140, 40), (140, 240)])
+    first = _prediction(page)
+    assert first == "1"
+    page.locator("[data-testid='stPlotlyChart']").nth(1).wait_for()   # the 28x28 input and the bars
+
+    old_canvas = page.locator("canvas.upper-canvas").first.element_handle()
+    page.get_by_role("button", name=re.compile("Clear the drawing")).click()
+    page.wait_for_function("canvas => !canvas.isConnected", arg=old_canvas)   # a fresh canvas
+    page.get_by_text("Draw a digit (or pick one)").wait_for()
+    page.locator("canvas.upper-canvas").first.wait_for()
+    _wait_for_script(page)
+    _stroke(page, [(70, 50), (210, 50), (120, 240)])
+    assert _prediction(page, previous="1") == "7"

@@ -1,0 +1,123 @@
+"""Every page runs in Streamlit's headless AppTest with the shipped checkpoints."""
+
+import math
+
+import numpy as np
+import pytest
+import streamlit as st
+import torch
+from streamlit.testing.v1 import AppTest
+
+from models import data
+from tests.shipped import ROOT
+
+TIMEOUT = 60
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield
+
+
+def run(page: str, **state) -> AppTest:
+    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT)
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_app_shell_shows_device_and_models():
+    at = run("app.py")
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert "Compute:" in captions and ("CPU" in captions or "GPU" in captions)
+    mnist_choice = at.sidebar.selectbox(key="model_mnist")
+    assert "gap-mnist" in mnist_choice.format_func(mnist_choice.value)
+    assert "%" in mnist_choice.format_func(mnist_choice.value)
+
+
+def test_home_page_describes_every_page():
+    at = run("app.py")   # the home page is the default page
+    text = " ".join(m.value for m in at.markdown)
+    assert "GAP MNIST net" in text and "log-sum-exp" in text
+
+
+def test_navigating_to_each_page_through_the_app():
+    at = run("app.py")
+    for page, title in (("pages/draw_digit.py", "Draw a digit"), ("pages/softmax.py", "Softmax vs log-softmax")):
+        at.switch_page(page).run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert at.title[0].value == title
+
+
+def test_draw_page_blank_canvas_asks_for_a_digit():
+    at = run("pages/draw_digit.py")
+    assert any("Draw a digit" in i.value for i in at.info)
+    assert "your_digit" not in at.session_state
+
+
+def test_draw_page_classifies_an_mnist_test_image(data_available):
+    at = run("pages/draw_digit.py", digit_source="MNIST test image", mnist_index=0)
+    shown = [m.value for m in at.markdown if "font-size:96px" in m.value]
+    label = int(data.load("mnist", train=False).labels[0])
+    assert shown and f">{label}</div>" in shown[0]
+    assert at.session_state["your_digit"]["image"].shape == (28, 28)
+    assert "test image 0" in at.session_state["your_digit"]["source"]
+
+
+def test_draw_page_random_digit_of_a_class(data_available):
+    at = run("pages/draw_digit.py", digit_source="MNIST test image")
+    at.selectbox(key="random_class").set_value("3").run()
+    at.button[0].click().run()
+    index = at.session_state["mnist_index"]
+    assert int(data.load("mnist", train=False).labels[index]) == 3
+
+
+def test_draw_page_without_any_model_says_so(monkeypatch, tmp_path):
+    from ui import models as ui_models
+
+    monkeypatch.setattr(ui_models, "SHIPPED_DIR", tmp_path)
+    at = run("pages/draw_digit.py")
+    assert any("no MNIST model" in e.value for e in at.error)
+
+
+def _softmax_table(at):
+    frames = [d.value for d in at.dataframe if "softmax" in d.value.columns]
+    assert frames
+    return frames[0]
+
+
+def test_softmax_page_numbers_equal_torch():
+    at = run("pages/softmax.py", softmax_source="Type your own")
+    table = _softmax_table(at)
+    scores = torch.tensor(table["score"].to_numpy())
+    np.testing.assert_allclose(table["softmax"], torch.softmax(scores, 0).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(table["log-softmax"], torch.log_softmax(scores, 0).numpy(), rtol=1e-12)
+
+    at.select_slider(key="temperature").set_value(5.0).run()
+    table = _softmax_table(at)
+    np.testing.assert_allclose(table["softmax"], torch.softmax(scores / 5.0, 0).numpy(), rtol=1e-12)
+
+
+def test_softmax_page_uses_your_digit():
+    digit = np.zeros((28, 28), dtype=np.uint8)
+    digit[4:24, 13:16] = 255
+    at = run("pages/softmax.py", your_digit={"image": digit, "source": "your drawing"})
+    assert at.radio(key="softmax_source").value == "Your digit"
+    table = _softmax_table(at)
+    assert table["softmax"].sum() == pytest.approx(1.0)
+
+
+def test_huge_logits_stay_finite_in_the_stable_column():
+    at = run("pages/softmax.py", softmax_source="Type your own")
+    at.number_input(key="big_score").set_value(1000.0).run()
+    frames = [d.value for d in at.dataframe if "score z" in d.value.columns]
+    table = frames[0]
+    naive = table["naive log(softmax(z)) in float32"].astype(float)
+    stable = table["log-sum-exp log-softmax in float32"].astype(float)
+    assert naive.isna().any()
+    assert all(math.isfinite(v) for v in stable)
+    assert stable.iloc[0] == pytest.approx(torch.log_softmax(torch.tensor(table["score z"].astype(float).to_numpy()), 0)[0].item(), abs=1e-3)

@@ -1,0 +1,46 @@
+"""The checkpoints in checkpoints/ load and still reach their recorded accuracy on the full
+test sets."""
+
+import pytest
+import torch
+
+from models import checkpoints, count_parameters, data
+from models.train import evaluate
+from tests.shipped import GAP_MNIST, RESNET20
+
+
+def _load_or_fail(path):
+    assert path.is_file(), f"{path.name} is missing from checkpoints/"
+    return checkpoints.load(path)
+
+
+def test_gap_mnist_checkpoint(data_available):
+    model, meta = _load_or_fail(GAP_MNIST)
+    accuracy = evaluate(model, data.load("mnist", train=False))
+    assert accuracy == pytest.approx(meta["test_accuracy"], abs=0.0015)
+    assert accuracy >= 0.994
+    assert count_parameters(model) == meta["parameters"] < 20_000
+    assert meta["epochs"] <= 15
+    assert meta["mean"] == [0.1307] and meta["std"] == [0.3081]
+    assert not any(isinstance(m, torch.nn.Linear) for m in model.modules())
+
+
+def test_resnet20_checkpoint(data_available):
+    model, meta = _load_or_fail(RESNET20)
+    accuracy = evaluate(model, data.load("cifar10", train=False), batch_size=500)
+    assert accuracy == pytest.approx(meta["test_accuracy"], abs=0.0015)
+    assert meta["dataset"] == "cifar10" and meta["classes"] == list(data.CIFAR10_CLASSES)
+    assert 260_000 < count_parameters(model) == meta["parameters"] < 280_000
+
+
+@pytest.mark.parametrize("path", [GAP_MNIST, RESNET20], ids=lambda p: p.name)
+def test_weights_before_training_are_kept(path):
+    trained, meta = _load_or_fail(path)
+    initial, _ = checkpoints.load(path, weights="init")
+    first_conv = next(m for m in trained.modules() if isinstance(m, torch.nn.Conv2d))
+    first_conv_init = next(m for m in initial.modules() if isinstance(m, torch.nn.Conv2d))
+    assert not torch.equal(first_conv.weight, first_conv_init.weight)
+    for key in ("dataset", "mean", "std", "test_accuracy", "parameters", "epochs",
+                "train_seconds", "device", "torch_version", "command", "history"):
+        assert key in meta, key
+    assert len(meta["history"]) == meta["epochs"]

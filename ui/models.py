@@ -1,0 +1,131 @@
+"""Which trained models exist, loading them once per server, and the sidebar that picks one."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+import torch
+from torch import nn
+
+from models import checkpoints
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_DIR = ROOT / "checkpoints"
+DATASET_TITLES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str
+    label: str
+    dataset: str
+    test_accuracy: float | None
+    parameters: int
+
+
+def checkpoint_dirs() -> list[Path]:
+    dirs = [SHIPPED_DIR]
+    if os.environ.get("CNN_LAB_RUNS"):
+        dirs.append(Path(os.environ["CNN_LAB_RUNS"]))
+    return dirs
+
+
+def _fingerprint() -> tuple:
+    files = []
+    for folder in checkpoint_dirs():
+        if folder.is_dir():
+            files.extend((str(p), p.stat().st_mtime_ns) for p in sorted(folder.glob("*.pt")))
+    return tuple(files)
+
+
+@st.cache_resource(show_spinner=False)
+def _catalogue(fingerprint: tuple) -> tuple[list[Entry], list[str]]:
+    entries, problems = [], []
+    for path, _ in fingerprint:
+        try:
+            payload = checkpoints.read(path)
+        except checkpoints.CheckpointError as error:
+            problems.append(str(error))
+            continue
+        meta = payload["metadata"]
+        entries.append(Entry(
+            path=path,
+            label=meta.get("name", Path(path).stem),
+            dataset=meta.get("dataset", "?"),
+            test_accuracy=meta.get("test_accuracy"),
+            parameters=int(meta.get("parameters", 0)),
+        ))
+    return entries, problems
+
+
+def catalogue() -> tuple[list[Entry], list[str]]:
+    """(usable checkpoints, messages about unreadable files)."""
+    return _catalogue(_fingerprint())
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=16)
+def _load(path: str, mtime_ns: int) -> tuple[nn.Module, dict]:
+    model, metadata = checkpoints.load(path)
+    for p in model.parameters():
+        p.requires_grad_(False)   # shared by every session: inference only
+    return model, metadata
+
+
+def load(entry: Entry) -> tuple[nn.Module, dict]:
+    return _load(entry.path, Path(entry.path).stat().st_mtime_ns)
+
+
+def describe(entry: Entry) -> str:
+    accuracy = f"{entry.test_accuracy:.2%}" if entry.test_accuracy is not None else "accuracy unknown"
+    return f"{entry.label} · {accuracy} · {entry.parameters:,} parameters"
+
+
+def device_name() -> str:
+    if torch.cuda.is_available():
+        return f"GPU: {torch.cuda.get_device_name(0)}"
+    return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def sidebar() -> None:
+    """The sidebar's device line and model choices (their state lives in session_state)."""
+    entries, problems = catalogue()
+    with st.sidebar:
+        st.caption(f"Compute: **{device_name()}**")
+        for dataset, title in DATASET_TITLES.items():
+            options = [e for e in entries if e.dataset == dataset]
+            if not options:
+                st.info(f"No {title} model yet. Train one: `python -m models.train "
+                        f"{'gap-mnist' if dataset == 'mnist' else 'resnet20'} --out checkpoints/…`")
+                continue
+            st.selectbox(
+                f"{title} model", options, key=f"model_{dataset}", format_func=describe,
+                help=f"The net that every {title} page uses.",
+            )
+        for problem in problems:
+            st.warning(f"Skipped a checkpoint: {problem}")
+
+
+def current(dataset: str) -> tuple[nn.Module, dict] | None:
+    """The model chosen in the sidebar for `dataset` (or the first one), loaded once per server."""
+    entries, _ = catalogue()
+    chosen = st.session_state.get(f"model_{dataset}")
+    if chosen is None or chosen not in entries:
+        options = [e for e in entries if e.dataset == dataset]
+        if not options:
+            return None
+        chosen = options[0]
+    return load(chosen)
+
+
+def require(dataset: str) -> tuple[nn.Module, dict]:
+    """Like `current`, but stops the page with a message when there is no such model."""
+    loaded = current(dataset)
+    if loaded is None:
+        st.error(f"There is no {DATASET_TITLES[dataset]} model to show. Train one with "
+                 f"`python -m models.train {'gap-mnist' if dataset == 'mnist' else 'resnet20'} "
+                 "--out checkpoints/...` and reload this page.")
+        st.stop()
+    return loaded

@@ -1,0 +1,1 @@
+"""Pure functions from tensors and numbers to plotly figures. No streamlit here."""

@@ -1,0 +1,80 @@
+"""Bar charts and curves for class scores and probabilities."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+HIGHLIGHT = "#d62728"
+BASE = "#1f77b4"
+MUTED = "#9aa5b1"
+
+
+def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+    fig.update_layout(
+        title=dict(text=title, x=0, font=dict(size=15)), height=height,
+        margin=dict(l=10, r=10, t=40, b=10), showlegend=False, bargap=0.25,
+    )
+    fig.update_xaxes(type="category")
+    return fig
+
+
+def class_bars(
+    values: Sequence[float],
+    classes: Sequence[str],
+    title: str,
+    highlight: int | None = None,
+    as_percent: bool = False,
+    height: int = 300,
+) -> go.Figure:
+    """One bar per class; the highlighted class in red. Percent axis for probabilities."""
+    values = np.asarray(values, dtype=float)
+    colours = [HIGHLIGHT if i == highlight else BASE for i in range(len(values))]
+    shown = np.where(np.isfinite(values), values, np.nan)
+    text = [
+        ("n/a" if not np.isfinite(v) else f"{v:.1%}" if as_percent else f"{v:.2f}") for v in values
+    ]
+    fig = go.Figure(go.Bar(
+        x=list(classes), y=shown, marker_color=colours, text=text, textposition="outside",
+        cliponaxis=False,
+        hovertemplate="class %{x}: %{y:" + (".2%" if as_percent else ".4f") + "}<extra></extra>",
+    ))
+    _layout(fig, title, height)
+    if as_percent:
+        fig.update_yaxes(range=[0, 1.12], tickformat=".0%")
+    return fig
+
+
+def nll_curve(p: float, height: int = 300) -> go.Figure:
+    """-log(p) over p in (0, 1], with the current p marked: the loss the net pays."""
+    grid = np.linspace(0.005, 1.0, 400)
+    fig = go.Figure(go.Scatter(x=grid, y=-np.log(grid), mode="lines", line=dict(color=BASE),
+                               hovertemplate="p = %{x:.3f}<br>-log p = %{y:.3f}<extra></extra>"))
+    p_shown = float(np.clip(p, 0.005, 1.0))
+    fig.add_trace(go.Scatter(
+        x=[p_shown], y=[-np.log(p_shown)], mode="markers+text", marker=dict(size=12, color=HIGHLIGHT),
+        text=[f"p = {p:.3f}, NLL = {-np.log(max(p, 1e-300)):.3f}"], textposition="top right",
+        hoverinfo="skip",
+    ))
+    fig.update_layout(
+        title=dict(text="Negative log-likelihood: −log p(target)", x=0, font=dict(size=15)),
+        height=height, margin=dict(l=10, r=10, t=40, b=10), showlegend=False,
+        xaxis_title="probability given to the target class", yaxis_title="NLL (loss)",
+    )
+    fig.update_yaxes(range=[0, 5.5])
+    return fig
+
+
+def grey_image(image: np.ndarray, title: str = "", height: int = 280) -> go.Figure:
+    """A small grey image at its true pixel grid, with pixel values on hover."""
+    fig = go.Figure(go.Heatmap(
+        z=np.asarray(image), colorscale="gray", zmin=0, zmax=255,
+        showscale=False, hovertemplate="row %{y}, col %{x}: %{z}<extra></extra>",
+    ))
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", visible=False)
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=height,
+                      margin=dict(l=0, r=0, t=40 if title else 0, b=0))
+    return fig
