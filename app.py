@@ -4,13 +4,13 @@ import streamlit as st
 
 from ui.models import sidebar
 
-st.set_page_config(page_title="CNN Lab", page_icon="🧠", layout="wide")
+st.set_page_config(page_title="CNN Lab", page_icon=":material/neurology:", layout="wide")
 
 PAGES = {
     "Start": [
-        st.Page("pages/home.py", title="Welcome", icon="🏠", default=True),
-        st.Page("pages/draw_digit.py", title="Draw a digit", icon="✏️", url_path="draw"),
-        st.Page("pages/softmax.py", title="Softmax vs log-softmax", icon="📊", url_path="softmax"),
+        st.Page("pages/home.py", title="Welcome", icon=":material/home:", default=True),
+        st.Page("pages/draw_digit.py", title="Draw a digit", icon=":material/draw:", url_path="draw"),
+        st.Page("pages/softmax.py", title="Softmax vs log-softmax", icon=":material/bar_chart:", url_path="softmax"),
     ],
 }
 

@@ -36,10 +36,10 @@ with left:
             height=280, width=280, drawing_mode="freedraw", return_image_data=True,
             key=f"digit_canvas_{version}",
         )
-        if st.button("Clear the drawing", icon="🧽"):
+        if st.button("Clear the drawing", icon=":material/ink_eraser:"):
             st.session_state["canvas_version"] = version + 1
             st.rerun()
-        st.caption("The toolbar under the canvas has undo and redo.")
+        st.caption("The toolbar above the canvas has undo, redo and a bin that clears it too.")
         if canvas is not None and canvas.image_data is not None:
             digit = mnist_digit(ink_from_canvas(canvas.image_data))
         shown_source = "your drawing"

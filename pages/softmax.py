@@ -22,12 +22,13 @@ classes = metadata.get("classes", list(data.MNIST_CLASSES))
 # --- Where the scores come from ------------------------------------------------------------
 drawn = your_digit()
 sources = (["Your digit"] if drawn else []) + ["An MNIST test image", "Type your own"]
-source = st.radio("Scores from", sources, horizontal=True, key="softmax_source")
+source_col, index_col = st.columns([3, 1])
+source = source_col.radio("Scores from", sources, horizontal=True, key="softmax_source")
 if source == "Your digit":
     base_scores = predict(model, drawn["image"], metadata).scores
     origin = f"the net's scores for {drawn['source']}"
 elif source == "An MNIST test image":
-    index = st.number_input("Test image number", 0, 9_999, 0, key="softmax_index")
+    index = index_col.number_input("Test image number", 0, 9_999, 0, key="softmax_index")
     try:
         test_set = data.load("mnist", train=False)
     except data.DataNotFoundError as error:
@@ -39,54 +40,61 @@ else:
     base_scores = np.array([1.0, -0.5, 0.2, 3.0, -1.0, 0.0, 0.5, 2.0, -2.0, 1.5])
     origin = "scores typed in by hand"
 
-st.caption(f"Starting from {origin}. Edit any score in the table to see what changes.")
-editor_key = f"scores_{source}_{st.session_state.get('softmax_index', '')}"
-edited = st.data_editor(
-    pd.DataFrame({"class": classes, "score": np.round(base_scores, 3)}),
-    column_config={"class": st.column_config.TextColumn(disabled=True),
-                   "score": st.column_config.NumberColumn(format="%.3f")},
-    hide_index=True, key=editor_key, width=320,
-)
-scores = pd.to_numeric(edited["score"], errors="coerce").to_numpy(dtype=float)
-if not np.isfinite(scores).all():
-    st.error("Every score must be a finite number (no blanks, NaN or infinity). "
-             "Showing the scores before your edit.")
-    scores = np.asarray(base_scores, dtype=float)
+controls, charts = st.columns([1, 3], gap="large")
+with controls:
+    st.caption(f"Starting from {origin}. Edit any score to see what changes.")
+    edited = st.data_editor(
+        pd.DataFrame({"class": classes, "score": np.round(base_scores, 3)}),
+        column_config={"class": st.column_config.TextColumn(disabled=True),
+                       "score": st.column_config.NumberColumn(format="%.3f")},
+        hide_index=True, key=f"scores_{source}_{st.session_state.get('softmax_index', '')}",
+    )
+    scores = pd.to_numeric(edited["score"], errors="coerce").to_numpy(dtype=float)
+    if not np.isfinite(scores).all():
+        st.error("Every score must be a finite number (no blanks, NaN or infinity). "
+                 "Showing the scores before your edit.")
+        scores = np.asarray(base_scores, dtype=float)
+    temperature = st.select_slider(
+        "Temperature T (softmax of scores / T)",
+        options=[0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0], value=1.0, key="temperature",
+    )
+    probabilities = softmax.softmax(scores, temperature)
+    log_probabilities = softmax.log_softmax(scores, temperature)
+    target = st.selectbox("Target (the right answer)", range(len(classes)),
+                          index=int(probabilities.argmax()), format_func=lambda i: classes[i],
+                          key="softmax_target")
 
-controls = st.columns(2)
-temperature = controls[0].select_slider(
-    "Temperature T (softmax of scores / T)",
-    options=[0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0], value=1.0, key="temperature",
-)
-probabilities = softmax.softmax(scores, temperature)
-log_probabilities = softmax.log_softmax(scores, temperature)
-target = controls[1].selectbox("Target (the right answer)", range(len(classes)),
-                               index=int(probabilities.argmax()), format_func=lambda i: classes[i],
-                               key="softmax_target")
+with charts:
+    bars = st.columns(2)
+    bars[0].plotly_chart(class_bars(probabilities, classes, "softmax(z / T)", highlight=target,
+                                    as_percent=True), width="stretch")
+    bars[1].plotly_chart(class_bars(log_probabilities, classes, "log-softmax(z / T)", highlight=target),
+                         width="stretch")
+    curve, numbers = st.columns([3, 2])
+    curve.plotly_chart(nll_curve(float(probabilities[target])), width="stretch")
+    numbers.markdown(
+        f"For target **{classes[target]}**:\n\n"
+        f"p = {probabilities[target]:.4f}\n\n"
+        f"NLL = −log p = **{softmax.nll(scores, target, temperature):.4f}**\n\n"
+        "Log-softmax is log p for every class: all its values are ≤ 0, and the target's is "
+        "−NLL. Lower the temperature and the net becomes surer: right answers cost less, wrong "
+        "ones far more."
+    )
 
-charts = st.columns(3)
-charts[0].plotly_chart(class_bars(probabilities, classes, "softmax", highlight=target, as_percent=True),
-                       width="stretch")
-charts[1].plotly_chart(class_bars(log_probabilities, classes, "log-softmax", highlight=target),
-                       width="stretch")
-charts[2].plotly_chart(nll_curve(float(probabilities[target])), width="stretch")
-st.markdown(
-    f"For target **{classes[target]}**: p = {probabilities[target]:.4f}, "
-    f"NLL = −log p = **{softmax.nll(scores, target, temperature):.4f}**. "
-    "Log-softmax is just log p for every class: all values are ≤ 0 and the target's is −NLL."
-)
-st.dataframe(
-    pd.DataFrame({"class": classes, "score": scores, "softmax": probabilities,
-                  "log-softmax": log_probabilities}),
-    hide_index=True, width="stretch", key="softmax_table",
-)
+with st.expander("All the numbers", expanded=False):
+    st.dataframe(
+        pd.DataFrame({"class": classes, "score": scores, "softmax": probabilities,
+                      "log-softmax": log_probabilities}),
+        hide_index=True, width="stretch", key="softmax_table",
+    )
 
 # --- Shift and scale -------------------------------------------------------------------------
 st.subheader("Adding to every score changes nothing; multiplying sharpens")
 st.markdown(
     "Softmax only cares about the *differences* between scores: e^(z+c) / Σ e^(z+c) = "
     "e^z / Σ e^z. Multiplying all scores by a > 1 stretches the differences, so the largest "
-    "score takes more of the total (dividing by a temperature does the opposite)."
+    "score takes even more of the total; a < 1 squeezes them and the confidence spreads out "
+    "(that is what a temperature T = 1/a does)."
 )
 shift_col, scale_col = st.columns(2)
 with shift_col:
@@ -96,7 +104,7 @@ with shift_col:
                                height=260), width="stretch")
     st.caption(f"Largest change against softmax(z): {np.abs(shifted - softmax.softmax(scores)).max():.1e}")
 with scale_col:
-    scale = st.slider("Multiply every score by a", 0.1, 5.0, 3.0, 0.1, key="scale")
+    scale = st.slider("Multiply every score by a", 0.05, 5.0, 0.25, 0.05, key="scale")
     scaled = softmax.softmax(scores * scale)
     st.plotly_chart(class_bars(scaled, classes, f"softmax({scale:g} · z)", highlight=target, as_percent=True,
                                height=260), width="stretch")
@@ -114,10 +122,10 @@ big = st.number_input("Largest score", -10_000.0, 10_000.0, 1000.0, 100.0, key="
 stress = np.array([big, big - 1, big - 5, 0.0, -big])
 st.dataframe(
     pd.DataFrame({
-        "score z": stress,
-        "naive log(softmax(z)) in float32": softmax.naive_log_softmax(stress),
-        "log-sum-exp log-softmax in float32": softmax.stable_log_softmax_float32(stress),
-    }).astype(str),
+        "score z": [f"{v:g}" for v in stress],
+        "naive log(softmax(z)) in float32": [f"{v:.7g}" for v in softmax.naive_log_softmax(stress)],
+        "log-sum-exp log-softmax in float32": [f"{v:.7g}" for v in softmax.stable_log_softmax_float32(stress)],
+    }),
     hide_index=True, width="stretch", key="stability_table",
 )
 st.caption("PyTorch's `torch.log_softmax` and `F.cross_entropy` use the stable form — "

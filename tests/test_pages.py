@@ -121,3 +121,38 @@ def test_huge_logits_stay_finite_in_the_stable_column():
     assert naive.isna().any()
     assert all(math.isfinite(v) for v in stable)
     assert stable.iloc[0] == pytest.approx(torch.log_softmax(torch.tensor(table["score z"].astype(float).to_numpy()), 0)[0].item(), abs=1e-3)
+
+
+def _png_of_test_digit(index: int) -> bytes:
+    """An MNIST test digit as a phone photo would show it: dark ink on light paper, large."""
+    import io
+
+    from PIL import Image
+
+    digit = data.load("mnist", train=False).images[index, 0].numpy()
+    paper = Image.fromarray(255 - digit).resize((200, 200), Image.BILINEAR)
+    buffer = io.BytesIO()
+    paper.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_draw_page_reads_an_uploaded_picture(data_available):
+    at = run("pages/draw_digit.py", digit_source="Upload a picture")
+    at.file_uploader[0].set_value(("digit.png", _png_of_test_digit(0), "image/png")).run()
+    assert not at.exception and not at.error
+    shown = [m.value for m in at.markdown if "font-size:96px" in m.value]
+    label = int(data.load("mnist", train=False).labels[0])
+    assert shown and f">{label}</div>" in shown[0]
+    assert at.session_state["your_digit"]["source"] == "upload digit.png"
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"\x89PNG\r\n\x1a\n broken", "could not be read as an image"),
+    (b"", "empty"),
+])
+def test_draw_page_bad_upload_gets_a_message(content, message):
+    at = run("pages/draw_digit.py", digit_source="Upload a picture")
+    at.file_uploader[0].set_value(("bad.png", content, "image/png")).run()
+    assert not at.exception
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert "your_digit" not in at.session_state

@@ -24,6 +24,7 @@ class Entry:
     dataset: str
     test_accuracy: float | None
     parameters: int
+    trained_on: str
 
 
 def checkpoint_dirs() -> list[Path]:
@@ -57,6 +58,7 @@ def _catalogue(fingerprint: tuple) -> tuple[list[Entry], list[str]]:
             dataset=meta.get("dataset", "?"),
             test_accuracy=meta.get("test_accuracy"),
             parameters=int(meta.get("parameters", 0)),
+            trained_on=f"{meta.get('epochs', '?')} epochs, {meta.get('train_seconds', 0):.0f} s on {meta.get('device', '?')}",
         ))
     return entries, problems
 
@@ -80,7 +82,7 @@ def load(entry: Entry) -> tuple[nn.Module, dict]:
 
 def describe(entry: Entry) -> str:
     accuracy = f"{entry.test_accuracy:.2%}" if entry.test_accuracy is not None else "accuracy unknown"
-    return f"{entry.label} · {accuracy} · {entry.parameters:,} parameters"
+    return f"{entry.label} · {accuracy}"
 
 
 def device_name() -> str:
@@ -100,10 +102,11 @@ def sidebar() -> None:
                 st.info(f"No {title} model yet. Train one: `python -m models.train "
                         f"{'gap-mnist' if dataset == 'mnist' else 'resnet20'} --out checkpoints/…`")
                 continue
-            st.selectbox(
+            chosen = st.selectbox(
                 f"{title} model", options, key=f"model_{dataset}", format_func=describe,
-                help=f"The net that every {title} page uses.",
+                help=f"The net that every {title} page uses, with its test accuracy.",
             )
+            st.caption(f"{chosen.parameters:,} parameters · trained {chosen.trained_on}")
         for problem in problems:
             st.warning(f"Skipped a checkpoint: {problem}")
 

@@ -55,7 +55,8 @@ def nll_curve(p: float, height: int = 300) -> go.Figure:
     p_shown = float(np.clip(p, 0.005, 1.0))
     fig.add_trace(go.Scatter(
         x=[p_shown], y=[-np.log(p_shown)], mode="markers+text", marker=dict(size=12, color=HIGHLIGHT),
-        text=[f"p = {p:.3f}, NLL = {-np.log(max(p, 1e-300)):.3f}"], textposition="top right",
+        text=[f"p = {p:.3f}, NLL = {-np.log(max(p, 1e-300)):.3f}"],
+        textposition="top right" if p < 0.5 else "top left",
         hoverinfo="skip",
     ))
     fig.update_layout(
