@@ -58,7 +58,7 @@ def page_reruns(repeats: int = 10) -> list[float]:
     at.run()   # first run loads the model and the test set
     timings = []
     for i in range(repeats):
-        at.session_state["mnist_index"] = i
+        at.session_state["digit_index"] = i
         start = time.perf_counter()
         at.run()
         timings.append((time.perf_counter() - start) * 1000)

@@ -49,7 +49,7 @@ class GapMnistNet(nn.Module):
     Shapes with the default widths (8, 16, 8, 16):
     conv1 26x26x8 -> conv2 24x24x16 -> pool+1x1 12x12x8 -> conv3 10x10x16 -> conv4 8x8x16
     -> conv5 6x6x16 -> conv6 (padded) 6x6x16 -> 1x1 conv 6x6x10 -> GAP 10.
-    Receptive field of one output of conv6: 26x26 pixels.
+    Receptive field of one output of conv6: 22x22 pixels (models.receptive_field computes it).
     """
 
     def __init__(

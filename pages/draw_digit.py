@@ -1,13 +1,12 @@
-import numpy as np
 import pandas as pd
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from models import data
 from models.inference import predict
-from models.inputs import InputError, check_image, ink_from_canvas, ink_from_photo, mnist_digit
+from models.inputs import ink_from_canvas, mnist_digit
 from ui import models as ui_models
-from ui.inputs import set_your_digit
+from ui.inputs import input_sources, pick_image, set_your_digit
 from viz.charts import class_bars, grey_image
 
 st.title("Draw a digit")
@@ -21,14 +20,14 @@ st.markdown(
 model, metadata = ui_models.require("mnist")
 classes = metadata.get("classes", list(data.MNIST_CLASSES))
 
-SOURCES = ["Draw", "MNIST test image", "Upload a picture"]
-source = st.radio("Input", SOURCES, horizontal=True, key="digit_source")
+DRAW = "Draw"
+source = st.radio("Input", [DRAW] + input_sources("mnist", with_your_digit=False), horizontal=True,
+                  key="digit_source")
 
 left, right = st.columns([1, 1], gap="large")
-digit = None
-shown_source = source
+digit, shown_source = None, ""
 with left:
-    if source == "Draw":
+    if source == DRAW:
         stroke = st.slider("Stroke width", 8, 40, 20, key="stroke_width")
         version = st.session_state.setdefault("canvas_version", 0)
         canvas = st_canvas(
@@ -43,42 +42,15 @@ with left:
         if canvas is not None and canvas.image_data is not None:
             digit = mnist_digit(ink_from_canvas(canvas.image_data))
         shown_source = "your drawing"
-    elif source == "MNIST test image":
-        try:
-            test_set = data.load("mnist", train=False)
-        except data.DataNotFoundError as error:
-            st.error(f"The MNIST test set is not available here. {error}")
-            test_set = None
-        if test_set is not None:
-            pick_col, random_col = st.columns(2)
-            with random_col:
-                wanted = st.selectbox("A random test image of class", classes, key="random_class")
-                if st.button(f"Random {wanted}"):
-                    candidates = np.flatnonzero(test_set.labels.numpy() == classes.index(wanted))
-                    st.session_state["mnist_index"] = int(np.random.default_rng().choice(candidates))
-            with pick_col:
-                index = st.number_input("Test image number", 0, len(test_set) - 1, key="mnist_index")
-            digit = test_set.images[int(index), 0].numpy()
-            label = classes[int(test_set.labels[int(index)])]
-            st.plotly_chart(grey_image(digit, f"Test image {index} (labelled {label})"), width="stretch")
-            shown_source = f"MNIST test image {index}"
     else:
-        upload = st.file_uploader("A PNG or JPEG picture of one digit", type=["png", "jpg", "jpeg"])
-        if upload is not None:
-            try:
-                picture = check_image(upload.getvalue())
-            except InputError as error:
-                st.error(str(error))
-            else:
-                st.image(picture, caption=f"{upload.name} ({picture.width}×{picture.height})", width=280)
-                digit = mnist_digit(ink_from_photo(picture))
-                if digit is None:
-                    st.warning("This picture looks empty: no strokes stand out from the background.")
-                shown_source = f"upload {upload.name}"
+        picked = pick_image("mnist", source, key="digit")
+        if picked is not None:
+            digit, shown_source = picked
 
 with right:
     if digit is None:
-        set_your_digit(None, "")
+        if source == DRAW:   # an empty canvas: the student wiped their digit
+            set_your_digit(None, "")
         st.info("Draw a digit (or pick one) and the net's answer appears here.")
     else:
         set_your_digit(digit, shown_source)

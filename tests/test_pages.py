@@ -60,19 +60,19 @@ def test_draw_page_blank_canvas_asks_for_a_digit():
 
 
 def test_draw_page_classifies_an_mnist_test_image(data_available):
-    at = run("pages/draw_digit.py", digit_source="MNIST test image", mnist_index=0)
+    at = run("pages/draw_digit.py", digit_source="MNIST test image", digit_index=0)
     shown = [m.value for m in at.markdown if "font-size:96px" in m.value]
     label = int(data.load("mnist", train=False).labels[0])
     assert shown and f">{label}</div>" in shown[0]
     assert at.session_state["your_digit"]["image"].shape == (28, 28)
-    assert "test image 0" in at.session_state["your_digit"]["source"]
+    assert "MNIST test image 0" in at.session_state["your_digit"]["source"]
 
 
 def test_draw_page_random_digit_of_a_class(data_available):
     at = run("pages/draw_digit.py", digit_source="MNIST test image")
-    at.selectbox(key="random_class").set_value("3").run()
+    at.selectbox(key="digit_class").set_value("3").run()
     at.button[0].click().run()
-    index = at.session_state["mnist_index"]
+    index = at.session_state["digit_index"]
     assert int(data.load("mnist", train=False).labels[index]) == 3
 
 

@@ -1,11 +1,18 @@
-"""Per-session inputs shared between pages ("your digit")."""
+"""Choosing an input image, and the per-session "your digit" shared between pages."""
 
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
+from PIL import Image
+
+from models import data
+from models.inputs import InputError, check_image, ink_from_photo, mnist_digit
 
 YOUR_DIGIT = "your_digit"
+TEST_IMAGE = {"mnist": "MNIST test image", "cifar10": "CIFAR-10 test image"}
+UPLOAD = "Upload a picture"
+YOURS = "Your digit"
 
 
 def set_your_digit(image: np.ndarray | None, source: str) -> None:
@@ -18,3 +25,66 @@ def set_your_digit(image: np.ndarray | None, source: str) -> None:
 def your_digit() -> dict | None:
     """{"image": 28x28 uint8, "source": text} of the digit last drawn/picked/uploaded, or None."""
     return st.session_state.get(YOUR_DIGIT)
+
+
+def input_sources(dataset: str, with_your_digit: bool = True) -> list[str]:
+    yours = [YOURS] if with_your_digit and dataset == "mnist" and your_digit() else []
+    return yours + [TEST_IMAGE[dataset], UPLOAD]
+
+
+def pick_image(dataset: str, source: str, key: str) -> tuple[np.ndarray, str] | None:
+    """The widgets for `source` (one of `input_sources`) and the image they give: a uint8
+    array ((28, 28) for MNIST, (32, 32, 3) for CIFAR-10) with a description, or None after
+    showing a message that says what is missing."""
+    if source == YOURS:
+        digit = your_digit()
+        return (digit["image"], digit["source"]) if digit else None
+    if source == TEST_IMAGE.get(dataset):
+        return _pick_test_image(dataset, key)
+    if source == UPLOAD:
+        return _pick_upload(dataset, key)
+    raise ValueError(f"unknown input source {source!r}")
+
+
+def _pick_test_image(dataset: str, key: str) -> tuple[np.ndarray, str] | None:
+    try:
+        test_set = data.load(dataset, train=False)
+    except data.DataNotFoundError as error:
+        st.error(f"The {TEST_IMAGE[dataset].removesuffix(' test image')} test set is not available here. {error}")
+        return None
+    index_key = f"{key}_index"
+    by_index, by_class = st.columns(2)
+    with by_class:
+        wanted = st.selectbox("A random test image of class", test_set.classes, key=f"{key}_class")
+        if st.button(f"Random {wanted}", key=f"{key}_random"):
+            candidates = np.flatnonzero(test_set.labels.numpy() == test_set.classes.index(wanted))
+            st.session_state[index_key] = int(np.random.default_rng().choice(candidates))
+    with by_index:
+        index = int(st.number_input("Test image number", 0, len(test_set) - 1, key=index_key))
+    image = test_set.images[index].permute(1, 2, 0).numpy()
+    image = image[..., 0] if image.shape[2] == 1 else image
+    label = test_set.classes[int(test_set.labels[index])]
+    return np.ascontiguousarray(image), f"{TEST_IMAGE[dataset]} {index} (labelled {label})"
+
+
+def _pick_upload(dataset: str, key: str) -> tuple[np.ndarray, str] | None:
+    what = "one digit" if dataset == "mnist" else "a photo (it is shrunk to 32×32, as CIFAR-10 images are)"
+    upload = st.file_uploader(f"A PNG or JPEG picture of {what}", type=["png", "jpg", "jpeg"], key=f"{key}_upload")
+    if upload is None:
+        st.info("Choose a picture to upload.")
+        return None
+    try:
+        picture = check_image(upload.getvalue())
+    except InputError as error:
+        st.error(str(error))
+        return None
+    st.image(picture, caption=f"{upload.name} ({picture.width}×{picture.height})", width=200)
+    if dataset == "mnist":
+        digit = mnist_digit(ink_from_photo(picture))
+        if digit is None:
+            st.warning("This picture looks empty: no strokes stand out from the background.")
+            return None
+        return digit, f"upload {upload.name}"
+    small = np.asarray(picture.convert("RGB").resize((32, 32), Image.LANCZOS))
+    st.caption(f"{upload.name} was resized from {picture.width}×{picture.height} to 32×32 pixels.")
+    return small, f"upload {upload.name}"

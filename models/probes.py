@@ -1,0 +1,85 @@
+"""Looking inside a net on one input: feature maps around every ReLU, and input gradients.
+
+Every probe works on a private copy of the model, with hooks added and removed inside the
+call, so a model cached for all sessions is never touched and two sessions never see each
+other's activations."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class ReluMaps:
+    name: str              # the ReLU module's qualified name, e.g. "conv1.2" or "layer1.0.relu2"
+    pre: torch.Tensor      # (C, H, W): what goes into the ReLU
+    post: torch.Tensor     # (C, H, W): what comes out (pre with negatives set to zero)
+
+    @property
+    def zero_share(self) -> float:
+        """Share of the values the ReLU set to zero (values <= 0 before it)."""
+        return (self.post == 0).float().mean().item()
+
+
+def relu_layers(model: nn.Module) -> list[str]:
+    """Qualified names of the ReLU modules, in registration order (forward order for our nets)."""
+    return [name for name, module in model.named_modules() if isinstance(module, nn.ReLU)]
+
+
+def _private_copy(model: nn.Module) -> nn.Module:
+    probe = copy.deepcopy(model).eval()
+    for p in probe.parameters():
+        p.requires_grad_(False)
+    return probe
+
+
+@torch.no_grad()
+def relu_maps(model: nn.Module, x: torch.Tensor) -> list[ReluMaps]:
+    """Every ReLU's input and output for a single image `x` of shape (1, C, H, W), in the
+    order the forward pass reaches them."""
+    probe = _private_copy(model)
+    captured: list[ReluMaps] = []
+
+    def hook(name):
+        return lambda module, inputs, output: captured.append(
+            ReluMaps(name, inputs[0][0].detach().clone(), output[0].detach().clone())
+        )
+
+    handles = [m.register_forward_hook(hook(name)) for name, m in probe.named_modules()
+               if isinstance(m, nn.ReLU)]
+    try:
+        probe(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return captured
+
+
+def unit_input_gradient(
+    model: nn.Module, x: torch.Tensor, relu_name: str, row: int, col: int, channel: int | None = None
+) -> torch.Tensor:
+    """|d unit / d input| summed over input channels, shape (H, W): the effective receptive
+    field of one unit. The unit is the value entering ReLU `relu_name` at (row, col), of one
+    channel or summed over all channels."""
+    probe = _private_copy(model)
+    modules = dict(probe.named_modules())
+    if relu_name not in modules or not isinstance(modules[relu_name], nn.ReLU):
+        raise KeyError(f"no ReLU named {relu_name!r}")
+    captured = {}
+    handle = modules[relu_name].register_forward_hook(
+        lambda module, inputs, output: captured.setdefault("pre", inputs[0])
+    )
+    x = x.detach().clone().requires_grad_(True)
+    try:
+        with torch.enable_grad():
+            probe(x)
+            pre = captured["pre"][0]
+            unit = pre[:, row, col].sum() if channel is None else pre[channel, row, col]
+            (gradient,) = torch.autograd.grad(unit, x)
+    finally:
+        handle.remove()
+    return gradient[0].abs().sum(0)

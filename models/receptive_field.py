@@ -1,0 +1,131 @@
+"""Receptive fields computed from a net's own layers (kernels, strides, paddings, dilations).
+
+For every layer output we track, in input pixels:
+- `size`: the side of the square patch of the input that one output unit sees;
+- `jump`: the distance between neighbouring output units;
+- `start`: the centre of the first output unit's patch (may be negative with padding).
+A unit at (row, col) sees the patch centred at (start + row * jump, start + col * jump).
+
+The net is traced with torch.fx, so branches (residual additions) are followed too: an
+addition sees the union of its inputs' patches.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+
+import torch
+from torch import fx, nn
+from torch.fx.passes.shape_prop import ShapeProp
+
+from models.resnet import PadShortcut
+
+
+@dataclass(frozen=True)
+class Field:
+    size: float
+    jump: float
+    start: float
+
+    def through(self, kernel: int, stride: int, padding: int, dilation: int = 1) -> "Field":
+        span = dilation * (kernel - 1)
+        return Field(
+            size=self.size + span * self.jump,
+            jump=self.jump * stride,
+            start=self.start + (span / 2 - padding) * self.jump,
+        )
+
+    def patch(self, row: int, col: int) -> tuple[float, float, float, float]:
+        """(top, left, bottom, right) of the unit's patch in input pixels, inclusive."""
+        half = (self.size - 1) / 2
+        centre_y, centre_x = self.start + row * self.jump, self.start + col * self.jump
+        return centre_y - half, centre_x - half, centre_y + half, centre_x + half
+
+
+@dataclass(frozen=True)
+class LayerField:
+    name: str             # the module's qualified name (or the fx node's name for functions)
+    kind: str             # "Conv2d", "MaxPool2d", "add", ...
+    out_shape: tuple      # (C, H, W) or (features,)
+    field: Field
+
+
+INPUT = Field(size=1, jump=1, start=0)
+
+
+def _pair(value) -> int:
+    if isinstance(value, tuple):
+        if len(set(value)) != 1:
+            raise ValueError(f"non-square kernels/strides are not supported: {value}")
+        return value[0]
+    return value
+
+
+class _Tracer(fx.Tracer):
+    def is_leaf_module(self, module: nn.Module, name: str) -> bool:
+        return isinstance(module, PadShortcut) or super().is_leaf_module(module, name)
+
+
+def _module_field(module: nn.Module, field: Field, in_shape) -> Field:
+    if isinstance(module, nn.Conv2d):
+        if isinstance(module.padding, str):   # "same" / "valid"
+            padding = 0 if module.padding == "valid" else _pair(module.dilation) * (_pair(module.kernel_size) - 1) // 2
+        else:
+            padding = _pair(module.padding)
+        return field.through(_pair(module.kernel_size), _pair(module.stride), padding, _pair(module.dilation))
+    if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+        stride = _pair(module.stride) if module.stride is not None else _pair(module.kernel_size)
+        dilation = _pair(getattr(module, "dilation", 1))
+        return field.through(_pair(module.kernel_size), stride, _pair(module.padding), dilation)
+    if isinstance(module, PadShortcut):
+        return field.through(1, module.stride, 0)
+    if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
+        h, w = in_shape[-2:]
+        if _pair(module.output_size) != 1:
+            raise ValueError("only global adaptive pooling (output size 1) is supported")
+        return field.through(max(h, w), max(h, w), 0)
+    if isinstance(module, nn.Linear):
+        return Field(size=float("inf"), jump=field.jump, start=field.start)
+    return field   # BatchNorm, ReLU, Dropout, Identity, Flatten, ...: per-pixel or reshaping
+
+
+def receptive_fields(model: nn.Module, input_shape: tuple[int, int, int]) -> list[LayerField]:
+    """One LayerField per traced node of `model` (a layer or an addition), in forward order,
+    for an input of shape (C, H, W)."""
+    graph = fx.GraphModule(model, _Tracer().trace(model))
+    was_training = model.training
+    model.eval()
+    ShapeProp(graph).propagate(torch.zeros(1, *input_shape))
+    model.train(was_training)
+    modules = dict(model.named_modules())
+    fields: dict[fx.Node, Field] = {}
+    result = []
+    for node in graph.graph.nodes:
+        tensor_inputs = [a for a in node.all_input_nodes if a in fields]
+        if node.op == "placeholder":
+            fields[node] = INPUT
+            continue
+        if node.op == "output" or not tensor_inputs:
+            continue
+        in_shape = tensor_inputs[0].meta["tensor_meta"].shape
+        if node.op == "call_module":
+            module = modules[node.target]
+            field, kind, name = _module_field(module, fields[tensor_inputs[0]], in_shape), type(module).__name__, node.target
+        elif node.op == "call_function" and node.target in (operator.add, torch.add) and len(tensor_inputs) > 1:
+            field = max((fields[a] for a in tensor_inputs), key=lambda f: f.size)
+            kind, name = "add", node.name
+        else:
+            field, kind, name = fields[tensor_inputs[0]], getattr(node.target, "__name__", str(node.target)), node.name
+        fields[node] = field
+        meta = node.meta.get("tensor_meta")
+        shape = tuple(meta.shape[1:]) if meta is not None and hasattr(meta, "shape") else ()
+        result.append(LayerField(name, kind, shape, field))
+    return result
+
+
+def field_of(model: nn.Module, input_shape: tuple[int, int, int], layer_name: str) -> LayerField:
+    for layer in receptive_fields(model, input_shape):
+        if layer.name == layer_name:
+            return layer
+    raise KeyError(f"no layer named {layer_name!r}")

@@ -1,0 +1,85 @@
+"""Feature maps, ReLU statistics and receptive fields as plotly figures."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.express as px
+import plotly.graph_objects as go
+
+DIVERGING = "RdBu_r"    # signed values: blue negative, white zero, red positive
+SEQUENTIAL = "Viridis"  # non-negative values: dark is zero
+
+
+def map_grid(
+    maps: np.ndarray,
+    channels: Sequence[int],
+    title: str,
+    signed: bool,
+    columns: int = 4,
+    limit: float | None = None,
+) -> go.Figure:
+    """Channels of a (C, H, W) array side by side with one shared colour scale: diverging
+    and centred on zero when `signed`, sequential from zero otherwise."""
+    maps = np.asarray(maps, dtype=float)
+    chosen = maps[list(channels)]
+    top = limit if limit is not None else max(float(np.abs(chosen).max()), 1e-6)
+    kwargs = (dict(color_continuous_scale=DIVERGING, zmin=-top, zmax=top) if signed
+              else dict(color_continuous_scale=SEQUENTIAL, zmin=0, zmax=top))
+    fig = px.imshow(chosen, facet_col=0, facet_col_wrap=min(columns, len(channels)),
+                    facet_col_spacing=0.02, facet_row_spacing=0.06, aspect="equal", **kwargs)
+    for annotation in fig.layout.annotations:
+        index = int(annotation.text.split("=")[-1])
+        annotation.text = f"ch {channels[index]}"
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    rows = -(-len(channels) // columns)
+    fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=90 + 150 * rows,
+                      margin=dict(l=0, r=0, t=60, b=0), coloraxis_colorbar=dict(thickness=12))
+    fig.update_traces(hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>")
+    return fig
+
+
+def zero_share_chart(layer_names: Sequence[str], shares: Sequence[float], highlight: int | None = None) -> go.Figure:
+    colours = ["#d62728" if i == highlight else "#1f77b4" for i in range(len(shares))]
+    fig = go.Figure(go.Bar(x=list(layer_names), y=list(shares), marker_color=colours,
+                           text=[f"{s:.0%}" for s in shares], textposition="outside", cliponaxis=False,
+                           hovertemplate="%{x}: %{y:.1%} set to zero<extra></extra>"))
+    fig.update_layout(title=dict(text="Share of values ReLU sets to zero, by depth", x=0, font=dict(size=15)),
+                      height=280, margin=dict(l=10, r=10, t=40, b=10), yaxis=dict(range=[0, 1.1], tickformat=".0%"))
+    fig.update_xaxes(type="category")
+    return fig
+
+
+def image_with_patch(image: np.ndarray, patch: tuple[float, float, float, float], title: str,
+                     height: int = 320) -> go.Figure:
+    """The input image with a unit's receptive-field patch (top, left, bottom, right, in
+    pixels, inclusive; may reach outside the image) drawn as a box."""
+    image = np.asarray(image)
+    if image.ndim == 2:
+        fig = go.Figure(go.Heatmap(z=image, colorscale="gray", zmin=0, zmax=255, showscale=False,
+                                   hovertemplate="row %{y}, col %{x}: %{z}<extra></extra>"))
+    else:
+        fig = go.Figure(go.Image(z=image))
+    top, left, bottom, right = patch
+    fig.add_shape(type="rect", x0=left - 0.5, x1=right + 0.5, y0=top - 0.5, y1=bottom + 0.5,
+                  line=dict(color="#ff3b30", width=3), fillcolor="rgba(255,59,48,0.12)")
+    h, w = image.shape[:2]
+    pad = max(0.0, -top, -left, bottom - (h - 1), right - (w - 1)) + 1
+    fig.update_xaxes(range=[-0.5 - pad, w - 0.5 + pad], visible=False, constrain="domain")
+    fig.update_yaxes(range=[h - 0.5 + pad, -0.5 - pad], visible=False, scaleanchor="x")
+    fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=height,
+                      margin=dict(l=0, r=0, t=40, b=0), plot_bgcolor="#eeeeee")
+    return fig
+
+
+def gradient_map(gradient: np.ndarray, title: str, height: int = 320) -> go.Figure:
+    fig = go.Figure(go.Heatmap(z=np.asarray(gradient), colorscale=SEQUENTIAL, zmin=0,
+                               colorbar=dict(thickness=12),
+                               hovertemplate="row %{y}, col %{x}: %{z:.2e}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", visible=False)
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=height,
+                      margin=dict(l=0, r=0, t=40, b=0))
+    return fig
