@@ -12,6 +12,10 @@ PAGES = {
         st.Page("pages/draw_digit.py", title="Draw a digit", icon=":material/draw:", url_path="draw"),
         st.Page("pages/softmax.py", title="Softmax vs log-softmax", icon=":material/bar_chart:", url_path="softmax"),
     ],
+    "Seeing inside a CNN": [
+        st.Page("pages/feature_maps.py", title="Feature maps and ReLU", icon=":material/layers:",
+                url_path="feature-maps"),
+    ],
 }
 
 page = st.navigation(PAGES)

@@ -73,13 +73,16 @@ def read(path: str | Path) -> dict:
                 "plain data (a pickle that could run code), so it is not loaded"
             ) from None
         raise CheckpointError(f"{path.name} is not a readable checkpoint (corrupt file): {error}") from None
-    except (RuntimeError, EOFError, OSError, ValueError) as error:
+    except Exception as error:   # torch.load fails in many ways on damaged files
         raise CheckpointError(f"{path.name} is not a readable checkpoint (truncated or corrupt): {error}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path.name} is not a CNN Lab checkpoint (no '{FORMAT}' marker)")
-    for key in ("arch", "arch_kwargs", "state_dict", "metadata"):
-        if key not in payload:
-            raise CheckpointError(f"{path.name} lacks '{key}'")
+    expected_types = {"arch": str, "arch_kwargs": dict, "state_dict": dict, "metadata": dict}
+    for key, kind in expected_types.items():
+        if not isinstance(payload.get(key), kind):
+            raise CheckpointError(f"{path.name} lacks '{key}' (a {kind.__name__})")
+    if payload.get("init_state_dict") is not None and not isinstance(payload["init_state_dict"], dict):
+        raise CheckpointError(f"{path.name} has a damaged 'init_state_dict'")
     return payload
 
 
@@ -121,7 +124,7 @@ def check_fits(model: nn.Module, state: dict, name: str = "checkpoint") -> None:
                 f"{name} does not fit the net: {key} has shape {tuple(got.shape)} in the file "
                 f"but {tuple(want.shape)} in the net"
             )
-        if got.dtype.is_floating_point != want.dtype.is_floating_point:
+        if got.dtype != want.dtype:
             raise CheckpointError(f"{name} does not fit the net: {key} has dtype {got.dtype}, expected {want.dtype}")
         if got.dtype.is_floating_point and not torch.isfinite(got).all():
             raise CheckpointError(f"{name} is damaged: {key} contains NaN or infinite values")

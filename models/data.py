@@ -33,7 +33,11 @@ NORMALISATION = {
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
-class DataNotFoundError(FileNotFoundError):
+class DataError(Exception):
+    """A dataset cannot be used; the message says why and what to do."""
+
+
+class DataNotFoundError(DataError, FileNotFoundError):
     """A dataset is not where we looked; the message says where and what to do."""
 
 
@@ -120,10 +124,13 @@ def _read_idx(path: Path) -> np.ndarray:
         data = f.read()
     magic = int.from_bytes(data[0:4], "big")
     if magic >> 8 != 0x08:  # 0x08 = unsigned byte
-        raise ValueError(f"{path} is not an IDX file of unsigned bytes")
+        raise DataError(f"{path} is not an IDX file of unsigned bytes; download it again")
     ndim = magic & 0xFF
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape).copy()
+    body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
+    if body.size != np.prod(shape):
+        raise DataError(f"{path} is truncated ({body.size} of {np.prod(shape)} bytes); download it again")
+    return body.reshape(shape).copy()
 
 
 # --- CIFAR-10 --------------------------------------------------------------------------------
@@ -140,7 +147,7 @@ def _load_cifar10(root: str, train: bool, download: bool) -> ImageSet:
     if batches.is_dir():
         return _read_cifar_batches(batches, train)
     if folder.is_dir():
-        return read_image_folder(folder, "cifar10")
+        return read_image_folder(folder, "cifar10", CIFAR10_CLASSES)
     raise DataNotFoundError(
         f"CIFAR-10 not found: looked for {batches} (torchvision's layout) and {folder} "
         "(ImageFolder layout: <class>/<image>.jpg). Set CNN_LAB_DATA to the folder that "
@@ -166,24 +173,28 @@ def _read_cifar_batches(folder: Path, train: bool) -> ImageSet:
     )
 
 
-def read_image_folder(folder: Path, name: str) -> ImageSet:
-    """An ImageFolder tree (<class>/<image>) -> one ImageSet; classes in sorted order."""
-    classes = sorted(p.name for p in folder.iterdir() if p.is_dir())
+def read_image_folder(folder: Path, name: str, classes: tuple[str, ...]) -> ImageSet:
+    """An ImageFolder tree (<class>/<image>) -> one ImageSet. Labels are positions in
+    `classes`, whichever class folders are present."""
+    folders = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    unknown = [f for f in folders if f not in classes]
+    if unknown:
+        raise DataError(f"{folder} has folders that are no {name} class: {', '.join(unknown)}")
     paths, labels = [], []
-    for index, class_name in enumerate(classes):
+    for class_name in folders:
         files = sorted(p for p in (folder / class_name).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
         paths.extend(files)
-        labels.extend([index] * len(files))
+        labels.extend([classes.index(class_name)] * len(files))
     if not paths:
         raise DataNotFoundError(f"no images found under {folder}/<class>/")
     # Pillow releases the GIL while decoding, so threads use every core.
     with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:
-        decoded = list(pool.map(_decode_rgb, paths, chunksize=256))
+        decoded = list(pool.map(_decode_rgb, paths))
     sizes = {array.shape for array in decoded}
     if len(sizes) > 1:
-        raise ValueError(f"images under {folder} differ in size: {sorted(sizes)[:3]}")
+        raise DataError(f"images under {folder} differ in size: {sorted(sizes)[:3]}")
     images = torch.from_numpy(np.stack(decoded)).permute(0, 3, 1, 2).contiguous()
-    return ImageSet(name, images, torch.tensor(labels, dtype=torch.int64), tuple(classes))
+    return ImageSet(name, images, torch.tensor(labels, dtype=torch.int64), classes)
 
 
 def _decode_rgb(path: Path) -> np.ndarray:

@@ -33,6 +33,7 @@ def class_scores(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 def predict(model: nn.Module, image: np.ndarray, metadata: dict) -> Prediction:
     """One uint8 image ((H, W) grey or (H, W, 3) colour) -> its Prediction. Eval-mode
     inference only, so one model can serve many sessions at once."""
-    x = to_tensor(image, metadata["mean"], metadata["std"])
-    scores = class_scores(model, x)[0].double()
+    device = next(model.parameters()).device
+    x = to_tensor(image, metadata["mean"], metadata["std"]).to(device)
+    scores = class_scores(model, x)[0].double().cpu()
     return Prediction(scores.numpy(), torch.softmax(scores, 0).numpy())

@@ -7,7 +7,6 @@ ratio, centre by centre of mass in 28x28."""
 from __future__ import annotations
 
 import io
-import warnings
 
 import numpy as np
 import torch
@@ -16,7 +15,7 @@ from PIL import Image, ImageOps
 from models.data import normalise
 
 MAX_IMAGE_PIXELS = 25_000_000
-ALLOWED_FORMATS = ("PNG", "JPEG")
+ALLOWED_FORMATS = ("PNG", "JPEG", "MPO")   # MPO: the JPEG that many phone cameras write
 INK_THRESHOLD = 10  # grey levels (of 255) below which a pixel counts as background
 MIN_CONTRAST = 40   # grey levels between paper and the strongest ink, below which a photo is blank
 
@@ -25,39 +24,38 @@ class InputError(ValueError):
     """An input we cannot use; the message is written for the person who gave it."""
 
 
+_TOO_LARGE = f"The image is too large (more than {MAX_IMAGE_PIXELS:,} pixels). Please use a smaller one."
+_UNREADABLE = "This file could not be read as an image: it is damaged, truncated, or not a PNG/JPEG."
+
+
 def check_image(data: bytes) -> Image.Image:
-    """Uploaded bytes -> an RGB or L image, fully decoded, EXIF rotation applied."""
+    """Uploaded bytes -> an RGB or L image, fully decoded, EXIF rotation applied, transparent
+    parts laid on white paper."""
     if not data:
         raise InputError("The file is empty.")
-    previous_limit = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            if image.format not in ALLOWED_FORMATS:
-                raise InputError(f"Only PNG and JPEG images are accepted (this is {image.format}).")
-            image.load()
-    except InputError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InputError(
-            f"The image is too large (more than {MAX_IMAGE_PIXELS:,} pixels). Please use a smaller one."
-        ) from None
-    except Exception:   # Pillow raises many kinds for broken files
-        raise InputError("This file could not be read as an image: it is damaged, truncated, or not a PNG/JPEG.") from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = previous_limit
+        image = Image.open(io.BytesIO(data))   # reads the header only
+    except Image.DecompressionBombError:
+        raise InputError(_TOO_LARGE) from None
+    except Exception:   # Pillow raises many kinds for files that are no images
+        raise InputError(_UNREADABLE) from None
+    if image.format not in ALLOWED_FORMATS:
+        raise InputError(f"Only PNG and JPEG images are accepted (this is {image.format}).")
+    if image.width * image.height > MAX_IMAGE_PIXELS:   # checked before decoding the pixels
+        raise InputError(_TOO_LARGE)
+    try:
+        image.load()
+    except Exception:
+        raise InputError(_UNREADABLE) from None
     image = ImageOps.exif_transpose(image)
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         array = np.asarray(image, dtype=np.float64)
-        top = array.max() or 1.0
-        image = Image.fromarray((array / top * 255).astype(np.uint8), "L")
-    elif image.mode not in ("L", "RGB"):
-        if "A" in image.getbands() or image.mode == "P" and "transparency" in image.info:
-            rgba = image.convert("RGBA")
-            background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            image = Image.alpha_composite(background, rgba)
+        top = 65535.0 if image.mode.startswith("I;16") else max(float(array.max()), 1.0)
+        image = Image.fromarray(np.clip(array / top * 255, 0, 255).astype(np.uint8), "L")
+    if "A" in image.getbands() or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    if image.mode not in ("L", "RGB"):
         image = image.convert("RGB")
     return image
 

@@ -13,11 +13,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-CIFAR10_CLASSES = (
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
-)
-
-
 def conv3x3(in_channels: int, out_channels: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
 
@@ -95,9 +90,6 @@ class CifarResNet(nn.Module):
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(self.bn(self.stem(x)))
@@ -117,18 +109,3 @@ def _blocks_for_depth(depth: int) -> int:
 def cifar_resnet(depth: int = 20, residual: bool = True, stem_kernel: int = 3, **kwargs) -> CifarResNet:
     return CifarResNet(_blocks_for_depth(depth), residual=residual, stem_kernel=stem_kernel, **kwargs)
 
-
-def resnet20(**kwargs) -> CifarResNet:
-    return cifar_resnet(20, **kwargs)
-
-
-def resnet56(**kwargs) -> CifarResNet:
-    return cifar_resnet(56, **kwargs)
-
-
-def plain20(**kwargs) -> CifarResNet:
-    return cifar_resnet(20, residual=False, **kwargs)
-
-
-def plain56(**kwargs) -> CifarResNet:
-    return cifar_resnet(56, residual=False, **kwargs)

@@ -11,10 +11,10 @@ def softmax(logits, temperature: float = 1.0) -> np.ndarray:
     return torch.softmax(z, 0).numpy()
 
 
-def log_softmax(logits, temperature: float = 1.0) -> np.ndarray:
+def log_softmax(logits, temperature: float = 1.0, dtype=np.float64) -> np.ndarray:
     """Stable log-softmax by the log-sum-exp trick: z - (m + log sum exp(z - m)), m = max z.
     Every exp sees a number <= 0, so nothing overflows."""
-    z = np.asarray(logits, dtype=np.float64) / temperature
+    z = np.asarray(logits, dtype=dtype) / dtype(temperature)
     m = z.max()
     return z - (m + np.log(np.exp(z - m).sum()))
 
@@ -26,13 +26,6 @@ def naive_log_softmax(logits, dtype=np.float32) -> np.ndarray:
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         e = np.exp(z)
         return np.log(e / e.sum())
-
-
-def stable_log_softmax_float32(logits) -> np.ndarray:
-    """The same trick in float32, to compare with the naive float32 column."""
-    z = np.asarray(logits, dtype=np.float32)
-    m = z.max()
-    return z - (m + np.log(np.exp(z - m).sum()))
 
 
 def nll(logits, target: int, temperature: float = 1.0) -> float:

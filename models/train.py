@@ -10,7 +10,6 @@ Command line (writes a checkpoint, shows a progress bar):
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import time
 from collections.abc import Callable
@@ -73,10 +72,14 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _autocast(device: torch.device):
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+def _mixed_precision(device: torch.device) -> tuple[torch.dtype | None, torch.amp.GradScaler | None]:
+    """bfloat16 on GPUs that compute it natively (Ampere and newer); float16 with loss scaling
+    on older ones; full precision on the CPU."""
+    if device.type != "cuda":
+        return None, None
+    if torch.cuda.is_bf16_supported(including_emulation=False):
+        return torch.bfloat16, None
+    return torch.float16, torch.amp.GradScaler("cuda")
 
 
 def _make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -102,23 +105,22 @@ def prepare_batch(
 
 
 @torch.no_grad()
-def predict(model: nn.Module, data: ImageSet, batch_size: int = 1000) -> torch.Tensor:
-    """Predicted class of every image in `data`, on the model's device, in eval mode."""
+def predict_classes(model: nn.Module, data: ImageSet, batch_size: int = 1000) -> torch.Tensor:
+    """Predicted class of every image in `data` (full precision, eval mode), on the model's device."""
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     predictions = []
     for start in range(0, len(data), batch_size):
         batch = data.images[start : start + batch_size].to(device, non_blocking=True)
-        with _autocast(device):
-            predictions.append(model(prepare_batch(batch, data)).argmax(1))
+        predictions.append(model(prepare_batch(batch, data)).argmax(1))
     model.train(was_training)
     return torch.cat(predictions)
 
 
 def evaluate(model: nn.Module, data: ImageSet, batch_size: int = 1000) -> float:
     """Accuracy (0..1) of `model` on all of `data`."""
-    predictions = predict(model, data, batch_size)
+    predictions = predict_classes(model, data, batch_size)
     return (predictions.cpu() == data.labels).float().mean().item()
 
 
@@ -133,7 +135,13 @@ def train(
     """Train `model` in place. Returns the per-epoch history; `stopped` says whether the stop
     signal ended the run early (the model then holds the weights of the last finished step)."""
     device = torch.device(config.device) if config.device else default_device()
-    torch.manual_seed(config.seed)
+    # Seed dropout without disturbing the random state of the rest of the process.
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(config.seed)
+        return _train(model, train_set, test_set, config, device, on_progress, stop)
+
+
+def _train(model, train_set, test_set, config, device, on_progress, stop) -> TrainResult:
     generator = torch.Generator(device=device).manual_seed(config.seed)
     model.to(device=device, memory_format=torch.channels_last).train()
 
@@ -146,7 +154,9 @@ def train(
     optimizer = _make_optimizer(model, config)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.lr, total_steps=total_steps, pct_start=config.warmup_fraction,
+        base_momentum=config.momentum - 0.05, max_momentum=config.momentum + 0.05,
     )
+    precision, scaler = _mixed_precision(device)
 
     result = TrainResult(device=str(device))
     start_time = time.perf_counter()
@@ -164,12 +174,19 @@ def train(
             batch = order[index * config.batch_size : (index + 1) * config.batch_size]
             x = prepare_batch(images[batch], train_set, generator if config.augment else None)
             y = labels[batch]
-            with _autocast(device):
+            with torch.autocast(device.type, dtype=precision, enabled=precision is not None):
                 output = model(x)
+                # Nets that end in log-softmax (the GAP net) train the same way:
+                # log-softmax of log-probabilities changes nothing.
                 loss = F.cross_entropy(output, y, label_smoothing=config.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                loss.backward()
+                optimizer.step()
             schedule.step()
             step += 1
             detached = loss.detach()

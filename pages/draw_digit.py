@@ -4,7 +4,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from models import data
 from models.inference import predict
-from models.inputs import ink_from_canvas, mnist_digit
+from models.inputs import InputError, ink_from_canvas, mnist_digit
 from ui import models as ui_models
 from ui.inputs import input_sources, pick_image, set_your_digit
 from viz.charts import class_bars, grey_image
@@ -40,7 +40,10 @@ with left:
             st.rerun()
         st.caption("The toolbar above the canvas has undo, redo and a bin that clears it too.")
         if canvas is not None and canvas.image_data is not None:
-            digit = mnist_digit(ink_from_canvas(canvas.image_data))
+            try:
+                digit = mnist_digit(ink_from_canvas(canvas.image_data))
+            except InputError as error:
+                st.error(str(error))
         shown_source = "your drawing"
     else:
         picked = pick_image("mnist", source, key="digit")

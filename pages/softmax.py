@@ -28,12 +28,12 @@ if source == "Your digit":
     base_scores = predict(model, drawn["image"], metadata).scores
     origin = f"the net's scores for {drawn['source']}"
 elif source == "An MNIST test image":
-    index = index_col.number_input("Test image number", 0, 9_999, 0, key="softmax_index")
     try:
         test_set = data.load("mnist", train=False)
-    except data.DataNotFoundError as error:
+    except data.DataError as error:
         st.error(f"The MNIST test set is not available here. {error}")
         st.stop()
+    index = index_col.number_input("Test image number", 0, len(test_set) - 1, 0, key="softmax_index")
     base_scores = predict(model, test_set.images[int(index), 0].numpy(), metadata).scores
     origin = f"the net's scores for MNIST test image {index} (labelled {classes[int(test_set.labels[int(index)])]})"
 else:
@@ -71,7 +71,8 @@ with charts:
     bars[1].plotly_chart(class_bars(log_probabilities, classes, "log-softmax(z / T)", highlight=target),
                          width="stretch")
     curve, numbers = st.columns([3, 2])
-    curve.plotly_chart(nll_curve(float(probabilities[target])), width="stretch")
+    curve.plotly_chart(nll_curve(float(probabilities[target]), softmax.nll(scores, target, temperature)),
+                       width="stretch")
     numbers.markdown(
         f"For target **{classes[target]}**:\n\n"
         f"p = {probabilities[target]:.4f}\n\n"
@@ -124,7 +125,7 @@ st.dataframe(
     pd.DataFrame({
         "score z": [f"{v:g}" for v in stress],
         "naive log(softmax(z)) in float32": [f"{v:.7g}" for v in softmax.naive_log_softmax(stress)],
-        "log-sum-exp log-softmax in float32": [f"{v:.7g}" for v in softmax.stable_log_softmax_float32(stress)],
+        "log-sum-exp log-softmax in float32": [f"{v:.7g}" for v in softmax.log_softmax(stress, dtype=np.float32)],
     }),
     hide_index=True, width="stretch", key="stability_table",
 )

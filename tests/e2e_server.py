@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -29,11 +30,12 @@ def free_port() -> int:
 @contextlib.contextmanager
 def streamlit_server(timeout: float = 60):
     port = free_port()
+    log = tempfile.TemporaryFile()   # a pipe nobody reads would fill up and block the server
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1",
          "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT, env={**os.environ}, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -46,8 +48,8 @@ def streamlit_server(timeout: float = 60):
             except OSError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
-                output = process.stdout.read().decode() if process.poll() is not None else ""
-                raise RuntimeError(f"streamlit did not start on {url}: {output[-2000:]}")
+                log.seek(0)
+                raise RuntimeError(f"streamlit did not start on {url}: {log.read().decode()[-2000:]}")
             time.sleep(0.25)
         yield url
     finally:
@@ -56,3 +58,4 @@ def streamlit_server(timeout: float = 60):
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        log.close()

@@ -53,8 +53,8 @@ def test_cifar_image_folder_layout(tmp_path):
             pixels[(class_name, i)] = array
     test = data.load("cifar10", train=False, root=tmp_path)
     assert test.images.shape == (6, 3, 32, 32)
-    assert test.classes == ("airplane", "bird")
-    assert test.labels.tolist() == [0, 0, 0, 1, 1, 1]
+    assert test.classes == data.CIFAR10_CLASSES
+    assert test.labels.tolist() == [0, 0, 0, 2, 2, 2]   # labels follow CIFAR-10's class order
     assert np.array_equal(test.images[4].permute(1, 2, 0).numpy(), pixels[("bird", 1)])
 
 
@@ -97,3 +97,22 @@ def test_normalise_matches_the_formula():
     images = torch.tensor([[[[0, 255]]]], dtype=torch.uint8)
     out = data.normalise(images, (0.5,), (0.25,))
     torch.testing.assert_close(out, torch.tensor([[[[-2.0, 2.0]]]]))
+
+
+def test_image_folder_with_a_foreign_class_is_refused(tmp_path):
+    folder = tmp_path / "cifar10-jpg" / "test" / "unicorn"
+    folder.mkdir(parents=True)
+    Image.new("RGB", (32, 32)).save(folder / "0.png")
+    with pytest.raises(data.DataError, match="unicorn"):
+        data.load("cifar10", train=False, root=tmp_path)
+
+
+def test_truncated_mnist_file_is_a_clear_error(tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    _write_idx(raw / "t10k-images-idx3-ubyte", np.zeros((5, 28, 28)))
+    _write_idx(raw / "t10k-labels-idx1-ubyte", np.zeros(5))
+    path = raw / "t10k-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:500])
+    with pytest.raises(data.DataError, match="truncated"):
+        data.load("mnist", train=False, root=tmp_path)

@@ -116,6 +116,8 @@ def test_upload_checks():
 def test_upload_modes_are_converted():
     sixteen = Image.fromarray(np.array([[0, 65535]], dtype=np.uint16))
     assert np.asarray(check_image(_png(sixteen))).tolist() == [[0, 255]]
+    dark = Image.fromarray(np.array([[0, 15, 4096]], dtype=np.uint16))   # stays dark: no stretch
+    assert np.asarray(check_image(_png(dark))).tolist() == [[0, 0, 15]]
     palette = Image.new("P", (3, 3), 1)
     palette.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
     assert check_image(_png(palette)).getpixel((0, 0)) == (255, 0, 0)
@@ -126,3 +128,16 @@ def test_upload_modes_are_converted():
 def test_blank_photo_has_no_ink():
     noise = np.random.default_rng(0).integers(200, 215, (40, 40)).astype(np.uint8)
     assert mnist_digit(ink_from_photo(Image.fromarray(noise))) is None
+
+
+def test_transparent_grey_png_lies_on_white_paper():
+    grey = Image.new("L", (2, 2), 0)
+    buffer = io.BytesIO()
+    grey.save(buffer, format="PNG", transparency=0)
+    assert check_image(buffer.getvalue()).getpixel((0, 0)) in (255, (255, 255, 255))
+
+
+def test_huge_image_is_refused_before_decoding():
+    huge = Image.new("L", (6000, 5000))
+    with pytest.raises(InputError, match="too large"):
+        check_image(_png(huge))

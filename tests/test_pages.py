@@ -33,7 +33,7 @@ def run(page: str, **state) -> AppTest:
 def test_app_shell_shows_device_and_models():
     at = run("app.py")
     captions = " ".join(c.value for c in at.sidebar.caption)
-    assert "Compute:" in captions and ("CPU" in captions or "GPU" in captions)
+    assert "Training runs on" in captions and ("CPU" in captions or "GPU" in captions)
     mnist_choice = at.sidebar.selectbox(key="model_mnist")
     assert "gap-mnist" in mnist_choice.format_func(mnist_choice.value)
     assert "%" in mnist_choice.format_func(mnist_choice.value)
@@ -54,9 +54,10 @@ def test_navigating_to_each_page_through_the_app():
 
 
 def test_draw_page_blank_canvas_asks_for_a_digit():
-    at = run("pages/draw_digit.py")
+    earlier = {"image": np.zeros((28, 28), dtype=np.uint8), "source": "your drawing"}
+    at = run("pages/draw_digit.py", your_digit=earlier)
     assert any("Draw a digit" in i.value for i in at.info)
-    assert "your_digit" not in at.session_state
+    assert "your_digit" not in at.session_state   # the wiped canvas wiped the digit
 
 
 def test_draw_page_classifies_an_mnist_test_image(data_available):
@@ -90,16 +91,23 @@ def _softmax_table(at):
     return frames[0]
 
 
+TYPED_SCORES = [1.0, -0.5, 0.2, 3.0, -1.0, 0.0, 0.5, 2.0, -2.0, 1.5]   # the page's own example
+
+
 def test_softmax_page_numbers_equal_torch():
     at = run("pages/softmax.py", softmax_source="Type your own")
     table = _softmax_table(at)
-    scores = torch.tensor(table["score"].to_numpy())
+    scores = torch.tensor(TYPED_SCORES, dtype=torch.float64)
+    np.testing.assert_allclose(table["score"], TYPED_SCORES)
     np.testing.assert_allclose(table["softmax"], torch.softmax(scores, 0).numpy(), rtol=1e-12)
     np.testing.assert_allclose(table["log-softmax"], torch.log_softmax(scores, 0).numpy(), rtol=1e-12)
+    exp = np.exp(TYPED_SCORES)
+    np.testing.assert_allclose(table["softmax"], exp / exp.sum(), rtol=1e-12)
 
     at.select_slider(key="temperature").set_value(5.0).run()
     table = _softmax_table(at)
     np.testing.assert_allclose(table["softmax"], torch.softmax(scores / 5.0, 0).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(table["log-softmax"], torch.log_softmax(scores / 5.0, 0).numpy(), rtol=1e-12)
 
 
 def test_softmax_page_uses_your_digit():
@@ -108,12 +116,18 @@ def test_softmax_page_uses_your_digit():
     at = run("pages/softmax.py", your_digit={"image": digit, "source": "your drawing"})
     assert at.radio(key="softmax_source").value == "Your digit"
     table = _softmax_table(at)
+    from models import checkpoints
+    from models.inference import predict
+    from tests.shipped import GAP_MNIST
+
+    model, metadata = checkpoints.load(GAP_MNIST)
+    np.testing.assert_allclose(table["score"], np.round(predict(model, digit, metadata).scores, 3))
     assert table["softmax"].sum() == pytest.approx(1.0)
 
 
 def test_huge_logits_stay_finite_in_the_stable_column():
     at = run("pages/softmax.py", softmax_source="Type your own")
-    at.number_input(key="big_score").set_value(1000.0).run()
+    at.number_input(key="big_score").set_value(5000.0).run()
     frames = [d.value for d in at.dataframe if "score z" in d.value.columns]
     table = frames[0]
     naive = table["naive log(softmax(z)) in float32"].astype(float)
@@ -155,4 +169,69 @@ def test_draw_page_bad_upload_gets_a_message(content, message):
     at.file_uploader[0].set_value(("bad.png", content, "image/png")).run()
     assert not at.exception
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
-    assert "your_digit" not in at.session_state
+
+
+@pytest.fixture(scope="module")
+def user_trained_mnist(tmp_path_factory, data_available):
+    """A net 'the class built': other widths, trained briefly, saved where user runs go."""
+    import copy
+
+    from models import build, checkpoints
+    from models.data import ImageSet
+    from models.train import TrainConfig, train
+
+    full = data.load("mnist", train=True)
+    subset = ImageSet("mnist", full.images[:2048], full.labels[:2048], full.classes)
+    torch.manual_seed(0)
+    model = build("gap-mnist", widths=[4, 8, 4, 8], dropout=0.0)
+    init = copy.deepcopy(model.state_dict())
+    result = train(model, subset, None, TrainConfig(epochs=1, batch_size=64, lr=0.05, device="cpu"))
+    folder = tmp_path_factory.mktemp("runs")
+    checkpoints.save(folder / "tiny.pt", model, arch="gap-mnist",
+                     arch_kwargs={"widths": [4, 8, 4, 8], "dropout": 0.0}, init_state_dict=init,
+                     metadata={"name": "my tiny net", "dataset": "mnist", "mean": [0.1307], "std": [0.3081],
+                               "classes": list(data.MNIST_CLASSES), "test_accuracy": None,
+                               "parameters": sum(p.numel() for p in model.parameters()), "epochs": 1,
+                               "train_seconds": result.seconds, "device": "cpu"})
+    return folder
+
+
+def test_feature_maps_page_every_layer_mnist(data_available):
+    assert len(run("pages/feature_maps.py").selectbox(key="fm_layer_mnist").options) == 6
+    for i in range(6):
+        at = run("pages/feature_maps.py", fm_layer_mnist=i)
+        titles = " ".join(str(c.proto.spec) for c in at.get("plotly_chart"))
+        assert "before ReLU" in titles and "after ReLU" in titles and "receptive field" in titles
+
+
+def test_feature_maps_page_with_a_user_trained_model(user_trained_mnist, monkeypatch):
+    from ui import models as ui_models
+
+    monkeypatch.setenv("CNN_LAB_RUNS", str(user_trained_mnist))
+    entry = next(e for e in ui_models.catalogue()[0] if e.label == "my tiny net")
+    at = run("pages/feature_maps.py", model_mnist=entry)
+    layer_box = at.selectbox(key="fm_layer_mnist")
+    assert "4×26×26" in layer_box.format_func(0)   # the tiny net's own widths
+
+
+def test_feature_maps_page_blank_upload_gives_a_message():
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (60, 60), 250).save(buffer, format="PNG")
+    at = run("pages/feature_maps.py", fm_source_mnist="Upload a picture")
+    at.file_uploader(key="fm_mnist_upload").set_value(("blank.png", buffer.getvalue(), "image/png")).run()
+    assert not at.exception
+    assert any("looks empty" in w.value for w in at.warning)
+    assert not at.get("plotly_chart")
+
+
+def test_feature_maps_page_cifar(data_available):
+    at = run("pages/feature_maps.py", fm_dataset="CIFAR-10")
+    assert len(at.selectbox(key="fm_layer_cifar10").options) == 19
+    at.selectbox(key="fm_layer_cifar10").set_value(18).run()
+    assert not at.exception
+    table = [d.value for d in at.dataframe if "receptive field" in d.value.columns][0]
+    assert "81×81" in table["receptive field"].tolist()

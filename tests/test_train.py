@@ -95,3 +95,11 @@ def test_affine_keeps_digits_recognisable():
     assert not torch.equal(out, images)
     mass = out.sum((1, 2, 3)) / images.sum((1, 2, 3))
     assert torch.all((mass > 0.9) & (mass < 1.1))   # rotated/shifted, nothing cut off
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_a_few_steps_on_the_gpu(small_mnist):
+    model = build("gap-mnist")
+    result = train(model, small_mnist[0], small_mnist[1], _config(device="cuda", epochs=1))
+    assert result.device.startswith("cuda") and result.history[0]["test_accuracy"] > 0.2
+    assert next(model.parameters()).device.type == "cuda"

@@ -49,7 +49,7 @@ def pick_image(dataset: str, source: str, key: str) -> tuple[np.ndarray, str] | 
 def _pick_test_image(dataset: str, key: str) -> tuple[np.ndarray, str] | None:
     try:
         test_set = data.load(dataset, train=False)
-    except data.DataNotFoundError as error:
+    except data.DataError as error:
         st.error(f"The {TEST_IMAGE[dataset].removesuffix(' test image')} test set is not available here. {error}")
         return None
     index_key = f"{key}_index"
@@ -61,10 +61,10 @@ def _pick_test_image(dataset: str, key: str) -> tuple[np.ndarray, str] | None:
             st.session_state[index_key] = int(np.random.default_rng().choice(candidates))
     with by_index:
         index = int(st.number_input("Test image number", 0, len(test_set) - 1, key=index_key))
-    image = test_set.images[index].permute(1, 2, 0).numpy()
+    image = np.array(test_set.images[index].permute(1, 2, 0))   # a copy: the set is shared
     image = image[..., 0] if image.shape[2] == 1 else image
     label = test_set.classes[int(test_set.labels[index])]
-    return np.ascontiguousarray(image), f"{TEST_IMAGE[dataset]} {index} (labelled {label})"
+    return image, f"{TEST_IMAGE[dataset]} {index} (labelled {label})"
 
 
 def _pick_upload(dataset: str, key: str) -> tuple[np.ndarray, str] | None:

@@ -52,13 +52,17 @@ def _catalogue(fingerprint: tuple) -> tuple[list[Entry], list[str]]:
             problems.append(str(error))
             continue
         meta = payload["metadata"]
+        accuracy = meta.get("test_accuracy")
+        seconds = meta.get("train_seconds")
         entries.append(Entry(
             path=path,
-            label=meta.get("name", Path(path).stem),
-            dataset=meta.get("dataset", "?"),
-            test_accuracy=meta.get("test_accuracy"),
-            parameters=int(meta.get("parameters", 0)),
-            trained_on=f"{meta.get('epochs', '?')} epochs, {meta.get('train_seconds', 0):.0f} s on {meta.get('device', '?')}",
+            label=str(meta.get("name", Path(path).stem)),
+            dataset=str(meta.get("dataset", "?")),
+            test_accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else None,
+            parameters=int(meta["parameters"]) if isinstance(meta.get("parameters"), int) else 0,
+            trained_on=f"{meta.get('epochs', '?')} epochs"
+            + (f", {seconds:.0f} s" if isinstance(seconds, (int, float)) else "")
+            + f" on {meta.get('device', '?')}",
         ))
     return entries, problems
 
@@ -85,22 +89,26 @@ def describe(entry: Entry) -> str:
     return f"{entry.label} · {accuracy}"
 
 
-def device_name() -> str:
+def training_device() -> str:
     if torch.cuda.is_available():
         return f"GPU: {torch.cuda.get_device_name(0)}"
     return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def _how_to_train(dataset: str) -> str:
+    recipe = "gap-mnist" if dataset == "mnist" else "resnet20"
+    return f"`python -m models.train {recipe} --out checkpoints/{recipe}.pt`"
 
 
 def sidebar() -> None:
     """The sidebar's device line and model choices (their state lives in session_state)."""
     entries, problems = catalogue()
     with st.sidebar:
-        st.caption(f"Compute: **{device_name()}**")
+        st.caption(f"Training runs on **{training_device()}**; the pages' small nets answer on the CPU.")
         for dataset, title in DATASET_TITLES.items():
             options = [e for e in entries if e.dataset == dataset]
             if not options:
-                st.info(f"No {title} model yet. Train one: `python -m models.train "
-                        f"{'gap-mnist' if dataset == 'mnist' else 'resnet20'} --out checkpoints/…`")
+                st.info(f"No {title} model yet. Train one: {_how_to_train(dataset)}")
                 continue
             chosen = st.selectbox(
                 f"{title} model", options, key=f"model_{dataset}", format_func=describe,
@@ -124,11 +132,15 @@ def current(dataset: str) -> tuple[nn.Module, dict] | None:
 
 
 def require(dataset: str) -> tuple[nn.Module, dict]:
-    """Like `current`, but stops the page with a message when there is no such model."""
-    loaded = current(dataset)
+    """Like `current`, but stops the page with a message when there is no usable model."""
+    try:
+        loaded = current(dataset)
+    except checkpoints.CheckpointError as error:
+        st.error(f"The chosen {DATASET_TITLES[dataset]} model cannot be used: {error}. "
+                 "Choose another one in the sidebar.")
+        st.stop()
     if loaded is None:
         st.error(f"There is no {DATASET_TITLES[dataset]} model to show. Train one with "
-                 f"`python -m models.train {'gap-mnist' if dataset == 'mnist' else 'resnet20'} "
-                 "--out checkpoints/...` and reload this page.")
+                 f"{_how_to_train(dataset)} and reload this page.")
         st.stop()
     return loaded

@@ -47,15 +47,16 @@ def class_bars(
     return fig
 
 
-def nll_curve(p: float, height: int = 300) -> go.Figure:
-    """-log(p) over p in (0, 1], with the current p marked: the loss the net pays."""
+def nll_curve(p: float, nll: float, height: int = 300) -> go.Figure:
+    """-log(p) over p in (0, 1], with the current p and its loss `nll` marked. (`nll` comes
+    from the log-softmax, exact even where p underflows to 0.)"""
     grid = np.linspace(0.005, 1.0, 400)
     fig = go.Figure(go.Scatter(x=grid, y=-np.log(grid), mode="lines", line=dict(color=BASE),
                                hovertemplate="p = %{x:.3f}<br>-log p = %{y:.3f}<extra></extra>"))
     p_shown = float(np.clip(p, 0.005, 1.0))
     fig.add_trace(go.Scatter(
         x=[p_shown], y=[-np.log(p_shown)], mode="markers+text", marker=dict(size=12, color=HIGHLIGHT),
-        text=[f"p = {p:.3f}, NLL = {-np.log(max(p, 1e-300)):.3f}"],
+        text=[f"p = {p:.3f}, NLL = {nll:.3f}"],
         textposition="top right" if p < 0.5 else "top left",
         hoverinfo="skip",
     ))
