@@ -33,17 +33,24 @@ with left:
         canvas = st_canvas(
             stroke_width=stroke, stroke_color="#FFFFFF", background_color="#000000",
             height=280, width=280, drawing_mode="freedraw", return_image_data=True,
+            initial_drawing=st.session_state.get("digit_drawing"),   # redrawn after a page switch
             key=f"digit_canvas_{version}",
         )
-        if st.button("Clear the drawing", icon=":material/ink_eraser:"):
-            st.session_state["canvas_version"] = version + 1
-            st.rerun()
-        st.caption("The toolbar above the canvas has undo, redo and a bin that clears it too.")
         if canvas is not None and canvas.image_data is not None:
+            st.session_state["digit_drawing"] = canvas.json_data
             try:
-                digit = mnist_digit(ink_from_canvas(canvas.image_data))
+                st.session_state["drawn_digit"] = mnist_digit(ink_from_canvas(canvas.image_data))
             except InputError as error:
                 st.error(str(error))
+        # A canvas redrawn from `digit_drawing` sends no image until the next stroke: until
+        # then the digit it showed before stands.
+        digit = st.session_state.get("drawn_digit")
+        if st.button("Clear the drawing", icon=":material/ink_eraser:"):
+            st.session_state["canvas_version"] = version + 1
+            for key in ("digit_drawing", "drawn_digit"):
+                st.session_state.pop(key, None)
+            st.rerun()
+        st.caption("The toolbar above the canvas has undo, redo and a bin that clears it too.")
         shown_source = "your drawing"
     else:
         picked = pick_image("mnist", source, key="digit")

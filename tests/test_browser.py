@@ -102,3 +102,21 @@ def test_draw_a_one_then_a_seven(page):
     _wait_for_script(page)
     _stroke(page, [(70, 50), (210, 50), (120, 240)])
     assert _prediction(page, previous="1") == "7"
+
+
+def test_drawing_survives_a_visit_to_another_page(page):
+    """Runs after the 7 was drawn: leave for the softmax page (which offers "your digit")
+    and come back; the drawing and its prediction are still there."""
+    page.get_by_role("link", name="Softmax vs log-softmax").first.click()
+    _wait_for_script(page)
+    page.get_by_text("Your digit").first.wait_for()
+    page.get_by_role("link", name="Draw a digit").first.click()
+    page.locator("canvas.upper-canvas").first.wait_for()
+    _wait_for_script(page)
+    page.wait_for_function("() => document.querySelector('.st-key-predicted_digit')")
+    for _ in range(20):   # the canvas redraws the saved strokes a moment after it appears
+        if _ink_on_canvas(page):
+            break
+        page.wait_for_timeout(250)
+    assert _ink_on_canvas(page)
+    assert page.locator(".st-key-predicted_digit").inner_text().strip() == "7"
