@@ -15,6 +15,7 @@ PAGES = {
     "Seeing inside a CNN": [
         st.Page("pages/feature_maps.py", title="Feature maps and ReLU", icon=":material/layers:",
                 url_path="feature-maps"),
+        st.Page("pages/gradcam.py", title="Grad-CAM", icon=":material/visibility:", url_path="grad-cam"),
     ],
 }
 

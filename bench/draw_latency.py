@@ -1,6 +1,5 @@
 """Latency of "Draw a digit": from the canvas's RGBA image to the prediction (preprocess +
-forward of the shipped GAP MNIST net) on the CPU, and the full page rerun measured with
-Streamlit's AppTest.
+forward of the shipped GAP MNIST net) on the CPU. (Whole-page reruns: bench/page_reruns.py.)
 
     CNN_LAB_DATA=../shared/data python bench/draw_latency.py
 """
@@ -50,30 +49,11 @@ def canvas_to_prediction(repeats: int = 200) -> list[float]:
     return timings
 
 
-def page_reruns(repeats: int = 10) -> list[float]:
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(str(ROOT / "pages" / "draw_digit.py"), default_timeout=60)
-    at.session_state["digit_source"] = "MNIST test image"
-    at.run()   # first run loads the model and the test set
-    timings = []
-    for i in range(repeats):
-        at.session_state["digit_index"] = i
-        start = time.perf_counter()
-        at.run()
-        timings.append((time.perf_counter() - start) * 1000)
-        assert not at.exception
-    return timings
-
-
 def main() -> None:
     print(f"CPU, {torch.get_num_threads()} threads, torch {torch.__version__}")
     latency = canvas_to_prediction()
     print(f"canvas -> prediction: median {statistics.median(latency):.1f} ms, "
           f"p95 {np.percentile(latency, 95):.1f} ms over {len(latency)} drawings (target <= 20 ms median)")
-    reruns = page_reruns()
-    print(f"Draw a digit page rerun (AppTest, MNIST sample): median {statistics.median(reruns):.0f} ms, "
-          f"max {max(reruns):.0f} ms over {len(reruns)} reruns")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,8 @@ def relu_layers(model: nn.Module) -> list[str]:
     return [name for name, module in model.named_modules() if isinstance(module, nn.ReLU)]
 
 
-def _private_copy(model: nn.Module) -> nn.Module:
+def private_copy(model: nn.Module) -> nn.Module:
+    """A copy in eval mode with frozen weights, for hooks that must not touch a shared model."""
     probe = copy.deepcopy(model).eval()
     for p in probe.parameters():
         p.requires_grad_(False)
@@ -41,7 +42,7 @@ def _private_copy(model: nn.Module) -> nn.Module:
 def relu_maps(model: nn.Module, x: torch.Tensor) -> list[ReluMaps]:
     """Every ReLU's input and output for a single image `x` of shape (1, C, H, W), in the
     order the forward pass reaches them."""
-    probe = _private_copy(model)
+    probe = private_copy(model)
     captured: list[ReluMaps] = []
 
     def hook(name):
@@ -65,7 +66,7 @@ def unit_input_gradient(
     """|d unit / d input| summed over input channels, shape (H, W): the effective receptive
     field of one unit. The unit is the value entering ReLU `relu_name` at (row, col), of one
     channel or summed over all channels."""
-    probe = _private_copy(model)
+    probe = private_copy(model)
     modules = dict(probe.named_modules())
     if relu_name not in modules or not isinstance(modules[relu_name], nn.ReLU):
         raise KeyError(f"no ReLU named {relu_name!r}")

@@ -96,8 +96,8 @@ def training_device() -> str:
 
 
 def _how_to_train(dataset: str) -> str:
-    recipe = "gap-mnist" if dataset == "mnist" else "resnet20"
-    return f"`python -m models.train {recipe} --out checkpoints/{recipe}.pt`"
+    recipe, file = ("gap-mnist", "gap_mnist") if dataset == "mnist" else ("resnet20", "resnet20_cifar10")
+    return f"`python -m models.train {recipe} --out checkpoints/{file}.pt`"
 
 
 def sidebar() -> None:

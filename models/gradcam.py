@@ -1,0 +1,85 @@
+"""Grad-CAM (Selvaraju et al. 2017) and Guided Grad-CAM with captum, on a private copy of the
+model per call, so sessions sharing a cached model never see each other's hooks."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+from captum.attr import GuidedGradCam, LayerAttribution, LayerGradCam
+from torch import nn
+
+from models.inference import class_scores
+from models.probes import private_copy, relu_layers
+
+
+@dataclass(frozen=True)
+class GradCam:
+    layer: str
+    target: int
+    coarse: torch.Tensor      # (h, w) at the layer's resolution, >= 0
+    heatmap: torch.Tensor     # (H, W) upsampled to the input, scaled to [0, 1] (all 0 if no evidence)
+
+
+def gradcam_layers(model: nn.Module) -> list[str]:
+    """Layers Grad-CAM can look at: the output of every ReLU, first to last (the last one,
+    the default, is the most semantic and the coarsest)."""
+    return relu_layers(model)
+
+
+def _layer(model: nn.Module, name: str) -> nn.Module:
+    modules = dict(model.named_modules())
+    if name not in modules:
+        raise KeyError(f"no layer named {name!r}")
+    return modules[name]
+
+
+def gradcam(model: nn.Module, x: torch.Tensor, layer: str, target: int) -> GradCam:
+    """Grad-CAM of class `target` at `layer` for one image x of shape (1, C, H, W)."""
+    probe = private_copy(model)
+    attribution = LayerGradCam(lambda inputs: class_scores(probe, inputs), _layer(probe, layer))
+    coarse = attribution.attribute(x.clone().requires_grad_(True), target=target, relu_attributions=True)
+    heatmap = LayerAttribution.interpolate(coarse, tuple(x.shape[-2:]), "bilinear")[0, 0].clamp(min=0)
+    top = heatmap.max()
+    heatmap = heatmap / top if top > 0 else torch.zeros_like(heatmap)
+    return GradCam(layer, target, coarse[0, 0].detach(), heatmap.detach())
+
+
+def guided_gradcam(model: nn.Module, x: torch.Tensor, layer: str, target: int) -> torch.Tensor:
+    """Grad-CAM times guided backpropagation: (H, W), summed |attribution| over channels,
+    scaled to [0, 1]."""
+    probe = private_copy(model)
+    wrapped = _ScoresOf(probe)
+    attribution = GuidedGradCam(wrapped, _layer(wrapped.net, layer))
+    result = attribution.attribute(x.clone().requires_grad_(True), target=target)[0].abs().sum(0)
+    top = result.max()
+    return (result / top if top > 0 else result).detach()
+
+
+def randomized_copy(model: nn.Module, seed: int = 0) -> nn.Module:
+    """The model-randomisation test (Adebayo et al. 2018): same architecture, every layer
+    re-initialised. A saliency method that explains the net should change completely."""
+    twin = copy.deepcopy(model)
+    generator_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        for module in twin.modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.reset_running_stats()
+    finally:
+        torch.random.set_rng_state(generator_state)
+    return twin.eval()
+
+
+class _ScoresOf(nn.Module):
+    """GuidedGradCam needs an nn.Module: this one returns the net's class scores (logits)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return class_scores(self.net, x)

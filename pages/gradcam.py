@@ -1,0 +1,99 @@
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from models.gradcam import gradcam, gradcam_layers, guided_gradcam, randomized_copy
+from models.inference import predict
+from models.inputs import to_tensor
+from ui import models as ui_models
+from ui.inputs import input_sources, pick_image
+from viz.gradcam import as_rgb, overlay, picture_row
+
+LAYERS_IN_ROW = 5
+
+st.title("Grad-CAM: where does the net look?")
+st.markdown(
+    "Grad-CAM takes the feature maps of one layer, weights each channel by how much the class "
+    "score rises when that channel rises (its average gradient), adds them up and keeps the "
+    "positive part. **What to notice:** the last layer gives a coarse map of *where the "
+    "evidence for a class is*; early layers are sharp but mostly find edges. Ask for another "
+    "class and the map moves; scramble the weights and the map stops making sense."
+)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def scrambled(_model, model_key: int):
+    return randomized_copy(_model)
+
+
+dataset_names = {"CIFAR-10": "cifar10", "MNIST": "mnist"}
+net_col, source_col = st.columns([1, 2])
+dataset = dataset_names[net_col.radio("Net", list(dataset_names), horizontal=True, key="gc_dataset")]
+model, metadata = ui_models.require(dataset)
+classes = metadata["classes"]
+source = source_col.radio("Input", input_sources(dataset), horizontal=True, key=f"gc_source_{dataset}")
+picked = pick_image(dataset, source, key=f"gc_{dataset}")
+if picked is None:
+    st.stop()
+image, description = picked
+x = to_tensor(image, metadata["mean"], metadata["std"])
+prediction = predict(model, image, metadata)
+
+layers = gradcam_layers(model)
+layer_col, target_col, opacity_col = st.columns(3)
+layer = layer_col.selectbox("Layer", layers, index=len(layers) - 1, key=f"gc_layer_{dataset}",
+                            help="The output of this ReLU is what Grad-CAM weighs. Default: the last one.")
+target = target_col.selectbox(
+    "Class to explain", range(len(classes)), index=prediction.top, key=f"gc_target_{dataset}_{description}",
+    format_func=lambda c: f"{classes[c]} ({prediction.probabilities[c]:.1%})"
+    + (" — predicted" if c == prediction.top else ""),
+)
+opacity = opacity_col.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="gc_opacity")
+
+cam = gradcam(model, x, layer, target)
+heat = cam.heatmap.numpy()
+guided = guided_gradcam(model, x, layer, target).numpy()
+st.plotly_chart(picture_row(
+    [as_rgb(image), heat, overlay(image, heat, opacity), guided],
+    ["input", f"Grad-CAM for “{classes[target]}”", "overlay", "Guided Grad-CAM"],
+    height=300,
+), width="stretch")
+if heat.max() == 0:
+    st.info(f"No positive evidence for “{classes[target]}” at {layer}: every weighted channel "
+            "points against it, so the map is empty.")
+st.caption(f"Input: {description}. Layer {layer}: {tuple(cam.coarse.shape)} map, upsampled to the "
+           "input. Guided Grad-CAM multiplies the map by the gradient that guided backpropagation "
+           "brings back to each pixel: sharper, but it mostly shows edges.")
+
+predictions, explanation = st.columns([1, 2])
+with predictions:
+    st.markdown("**Top-5 predictions**")
+    st.dataframe(pd.DataFrame({
+        "class": [classes[c] for c in prediction.top_k(5)],
+        "softmax": [f"{prediction.probabilities[c]:.2%}" for c in prediction.top_k(5)],
+    }), hide_index=True, width="stretch")
+with explanation:
+    chosen = np.linspace(0, len(layers) - 1, min(LAYERS_IN_ROW, len(layers))).round().astype(int)
+    row_layers = [layers[i] for i in dict.fromkeys(chosen)]
+    st.plotly_chart(picture_row(
+        [gradcam(model, x, name, target).heatmap.numpy() for name in row_layers], row_layers, height=220,
+    ), width="stretch")
+    st.caption(f"The same class, “{classes[target]}”, explained at layers from first to last.")
+
+st.subheader("Different classes, different evidence")
+top_three = prediction.top_k(3)
+st.plotly_chart(picture_row(
+    [overlay(image, gradcam(model, x, layer, c).heatmap.numpy(), opacity) for c in top_three],
+    [f"{classes[c]} ({prediction.probabilities[c]:.1%})" for c in top_three], height=260,
+), width="stretch")
+
+st.subheader("Sanity check: does the map depend on what the net learned?")
+random_net = scrambled(model, id(model))
+trained_map = heat
+random_map = gradcam(random_net, x, layer, target).heatmap.numpy()
+st.plotly_chart(picture_row(
+    [overlay(image, trained_map, opacity), overlay(image, random_map, opacity)],
+    ["trained net", "same net, weights re-initialised"], height=260,
+), width="stretch")
+st.caption("Adebayo et al. (2018): an explanation that looks the same for a net with random "
+           "weights explains the image, not the net. Grad-CAM passes: the right-hand map changes.")
