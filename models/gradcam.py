@@ -83,3 +83,14 @@ class _ScoresOf(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return class_scores(self.net, x)
+
+
+def centre_share(heatmap: torch.Tensor) -> float:
+    """Share of a heatmap's mass in the central half (by side) of the image: a quarter of the
+    area, so 0.25 means no preference for the centre over the border."""
+    h, w = heatmap.shape
+    total = heatmap.sum()
+    if total <= 0:
+        return 0.25
+    centre = heatmap[h // 4 : h - h // 4, w // 4 : w - w // 4].sum()
+    return float(centre / total)

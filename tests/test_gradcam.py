@@ -98,3 +98,37 @@ def test_concurrent_gradcams_equal_the_sequential_ones():
         assert len(got) == 4
         for heatmap in got:
             torch.testing.assert_close(heatmap, want)
+
+
+def test_centre_share():
+    from models.gradcam import centre_share
+
+    assert centre_share(torch.ones(32, 32)) == pytest.approx(0.25)
+    centred = torch.zeros(32, 32)
+    centred[12:20, 12:20] = 1
+    assert centre_share(centred) == 1.0
+
+
+def test_shipped_resnet_looks_at_the_centred_object(data_available):
+    """CIFAR-10 objects sit mostly in the middle of the picture. Over the first 200 test
+    images the shipped ResNet-20 classifies correctly, Grad-CAM at the last stage puts clearly
+    more than a quarter (the uniform share) of its mass in the central quarter."""
+    from models import checkpoints, data
+    from models.gradcam import centre_share
+    from models.inference import predict
+    from models.inputs import to_tensor
+    from tests.shipped import RESNET20
+
+    model, metadata = checkpoints.load(RESNET20)
+    test_set = data.load("cifar10", train=False)
+    shares = []
+    for index in range(400):
+        image = test_set.images[index].permute(1, 2, 0).numpy()
+        if predict(model, image, metadata).top != int(test_set.labels[index]):
+            continue
+        x = to_tensor(image, metadata["mean"], metadata["std"])
+        shares.append(centre_share(gradcam(model, x, "layer3.2.relu2", int(test_set.labels[index])).heatmap))
+        if len(shares) == 200:
+            break
+    assert len(shares) == 200
+    assert sum(shares) / len(shares) > 0.35

@@ -235,3 +235,43 @@ def test_feature_maps_page_cifar(data_available):
     assert not at.exception
     table = [d.value for d in at.dataframe if "receptive field" in d.value.columns][0]
     assert "81×81" in table["receptive field"].tolist()
+
+
+def _chart_titles(at) -> str:
+    return " ".join(str(c.proto.spec) for c in at.get("plotly_chart"))
+
+
+def test_gradcam_page_mnist_every_layer(data_available):
+    at = run("pages/gradcam.py", gc_dataset="MNIST")
+    layers = at.selectbox(key="gc_layer_mnist").options
+    assert len(layers) == 6
+    assert "Guided Grad-CAM" in _chart_titles(at) and "re-initialised" in _chart_titles(at)
+    for i in range(len(layers) - 1):
+        at = run("pages/gradcam.py", gc_dataset="MNIST", gc_layer_mnist=layers[i])
+        assert "Grad-CAM for" in _chart_titles(at)
+
+
+def test_gradcam_page_with_your_digit_and_another_class():
+    digit = np.zeros((28, 28), dtype=np.uint8)
+    digit[4:24, 13:16] = 255
+    at = run("pages/gradcam.py", gc_dataset="MNIST", your_digit={"image": digit, "source": "your drawing"})
+    assert at.radio(key="gc_source_mnist").value == "Your digit"
+    target = [s for s in at.selectbox if s.key.startswith("gc_target_mnist")][0]
+    target.set_value(8).run()
+    assert not at.exception
+    assert "Grad-CAM for “8”" in _chart_titles(at)
+
+
+def test_gradcam_page_cifar_with_an_upload(data_available):
+    import io
+
+    from PIL import Image
+
+    photo = Image.fromarray(np.random.default_rng(0).integers(0, 255, (120, 90, 3), dtype=np.uint8))
+    buffer = io.BytesIO()
+    photo.save(buffer, format="JPEG")
+    at = run("pages/gradcam.py", gc_dataset="CIFAR-10", gc_source_cifar10="Upload a picture")
+    at.file_uploader(key="gc_cifar10_upload").set_value(("photo.jpg", buffer.getvalue(), "image/jpeg")).run()
+    assert not at.exception and not at.error
+    assert any("resized from 90×120 to 32×32" in c.value for c in at.caption)
+    assert len(at.selectbox(key="gc_layer_cifar10").options) == 19

@@ -61,7 +61,7 @@ def _pick_test_image(dataset: str, key: str) -> tuple[np.ndarray, str] | None:
             st.session_state[index_key] = int(np.random.default_rng().choice(candidates))
     with by_index:
         index = int(st.number_input("Test image number", 0, len(test_set) - 1, key=index_key))
-    image = np.array(test_set.images[index].permute(1, 2, 0))   # a copy: the set is shared
+    image = test_set.images[index].permute(1, 2, 0).numpy().copy()   # a copy: the set is shared
     image = image[..., 0] if image.shape[2] == 1 else image
     label = test_set.classes[int(test_set.labels[index])]
     return image, f"{TEST_IMAGE[dataset]} {index} (labelled {label})"
