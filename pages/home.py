@@ -3,20 +3,34 @@ import streamlit as st
 st.title("CNN Lab")
 st.markdown(
     "How does a convolutional network see? Every page here runs a real PyTorch net on real "
-    "data — poke it and watch what changes. Pick a page on the left; the sidebar says which "
-    "trained model each page uses and on what hardware it runs."
+    "data — poke it and watch what changes. The sidebar says which trained model the pages use "
+    "(you can switch) and where training runs."
 )
 
-st.subheader("Start")
-st.page_link("pages/draw_digit.py", label="Draw a digit", icon=":material/draw:")
-st.markdown(
-    "Draw a digit and the course's GAP MNIST net (under 10,000 parameters, no fully connected "
-    "layer) classifies it as you draw. See the 28×28 picture the net really receives, and how "
-    "sure it is of each class."
-)
-st.page_link("pages/softmax.py", label="Softmax vs log-softmax", icon=":material/bar_chart:")
-st.markdown(
-    "Turn the net's raw scores into confidences. Edit the scores, change the temperature, and "
-    "see why training minimises the negative log-likelihood and why log-softmax is computed "
-    "with the log-sum-exp trick."
-)
+SECTIONS = {
+    "Start": [
+        ("pages/draw_digit.py", "Draw a digit", ":material/draw:",
+         "Draw a digit and the course's GAP MNIST net (under 10,000 parameters, no fully connected "
+         "layer) classifies it as you draw. See the 28×28 picture the net really receives, and how "
+         "sure it is of each class."),
+        ("pages/softmax.py", "Softmax vs log-softmax", ":material/bar_chart:",
+         "Turn the net's raw scores into confidences. Edit the scores, change the temperature, and "
+         "see why training minimises the negative log-likelihood and why log-softmax is computed "
+         "with the log-sum-exp trick."),
+    ],
+    "Seeing inside a CNN": [
+        ("pages/feature_maps.py", "Feature maps and ReLU", ":material/layers:",
+         "Every channel of every layer for your digit or a CIFAR-10 photo, before and after ReLU; "
+         "how much ReLU throws away at each depth; and the patch of the input that one pixel of a "
+         "feature map sees — its receptive field, in theory and in gradients."),
+        ("pages/gradcam.py", "Grad-CAM", ":material/visibility:",
+         "Ask the ResNet why it said “cat” and where it would see a dog: Grad-CAM heatmaps for any "
+         "layer and any class, Guided Grad-CAM, and the sanity check with scrambled weights."),
+    ],
+}
+
+for section, pages in SECTIONS.items():
+    st.subheader(section)
+    for path, label, icon, text in pages:
+        st.page_link(path, label=label, icon=icon)
+        st.markdown(text)

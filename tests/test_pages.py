@@ -42,12 +42,14 @@ def test_app_shell_shows_device_and_models():
 def test_home_page_describes_every_page():
     at = run("app.py")   # the home page is the default page
     text = " ".join(m.value for m in at.markdown)
-    assert "GAP MNIST net" in text and "log-sum-exp" in text
+    assert "GAP MNIST net" in text and "log-sum-exp" in text and "Grad-CAM" in text
 
 
 def test_navigating_to_each_page_through_the_app():
     at = run("app.py")
-    for page, title in (("pages/draw_digit.py", "Draw a digit"), ("pages/softmax.py", "Softmax vs log-softmax")):
+    for page, title in (("pages/draw_digit.py", "Draw a digit"), ("pages/softmax.py", "Softmax vs log-softmax"),
+                        ("pages/feature_maps.py", "Feature maps before and after ReLU"),
+                        ("pages/gradcam.py", "Grad-CAM: where does the net look?")):
         at.switch_page(page).run()
         assert not at.exception, [e.value for e in at.exception]
         assert at.title[0].value == title
