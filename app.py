@@ -13,6 +13,8 @@ PAGES = {
         st.Page("pages/softmax.py", title="Softmax vs log-softmax", icon=":material/bar_chart:", url_path="softmax"),
     ],
     "Seeing inside a CNN": [
+        st.Page("pages/convolution.py", title="Convolution, step by step", icon=":material/grid_on:",
+                url_path="convolution"),
         st.Page("pages/feature_maps.py", title="Feature maps and ReLU", icon=":material/layers:",
                 url_path="feature-maps"),
         st.Page("pages/gradcam.py", title="Grad-CAM", icon=":material/visibility:", url_path="grad-cam"),

@@ -19,6 +19,11 @@ SECTIONS = {
          "with the log-sum-exp trick."),
     ],
     "Seeing inside a CNN": [
+        ("pages/convolution.py", "Convolution, step by step", ":material/grid_on:",
+         "Slide a kernel over a digit one position at a time: the pixels under it, the nine "
+         "products, their sum landing in the output map. Padding, stride and dilation with the "
+         "output-size formula; colour (3×3×3) kernels; the 1×1 convolution; conv vs fully "
+         "connected parameter counts."),
         ("pages/feature_maps.py", "Feature maps and ReLU", ":material/layers:",
          "Every channel of every layer for your digit or a CIFAR-10 photo, before and after ReLU; "
          "how much ReLU throws away at each depth; and the patch of the input that one pixel of a "

@@ -48,6 +48,7 @@ def test_home_page_describes_every_page():
 def test_navigating_to_each_page_through_the_app():
     at = run("app.py")
     for page, title in (("pages/draw_digit.py", "Draw a digit"), ("pages/softmax.py", "Softmax vs log-softmax"),
+                        ("pages/convolution.py", "Convolution, step by step"),
                         ("pages/feature_maps.py", "Feature maps before and after ReLU"),
                         ("pages/gradcam.py", "Grad-CAM: where does the net look?")):
         at.switch_page(page).run()
@@ -277,3 +278,34 @@ def test_gradcam_page_cifar_with_an_upload(data_available):
     assert not at.exception and not at.error
     assert any("resized from 90×120 to 32×32" in c.value for c in at.caption)
     assert len(at.selectbox(key="gc_layer_cifar10").options) == 19
+
+
+def test_convolution_page_steps_and_agrees_with_conv2d(data_available):
+    at = run("pages/convolution.py")
+    assert any("✓" in m.value for m in at.markdown)            # formula == F.conv2d's shape
+    step = [s for s in at.slider if s.key.startswith("cv_step_")][0]
+    for position in (1, 100, step.max):
+        step.set_value(position).run()
+        assert not at.exception
+        assert any("products add up to" in m.value for m in at.markdown)
+    assert any("F.conv2d` gives" in m.value for m in at.markdown)   # the colour section's check
+    assert any("the layer itself computes" in m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("kernel", ["learned: GAP net conv1, filter 3", "blur (box)", "type your own"])
+def test_convolution_page_kernels(kernel):
+    at = run("pages/convolution.py", cv_kernel=kernel, cv_stride=2, cv_padding=1)
+    assert any("✓" in m.value for m in at.markdown)
+
+
+def test_convolution_page_explains_an_impossible_setting():
+    at = run("pages/convolution.py", cv_crop=3, cv_dilation=2)
+    assert any("cannot work" in e.value and "no position fits" in e.value for e in at.error)
+
+
+def test_convolution_page_with_your_digit_and_stride_beyond_the_kernel():
+    digit = np.zeros((28, 28), dtype=np.uint8)
+    digit[4:24, 13:16] = 255
+    at = run("pages/convolution.py", your_digit={"image": digit, "source": "your drawing"}, cv_stride=4)
+    assert at.radio(key="cv_source").value == "Your digit"
+    assert any("never seen" in i.value for i in at.info)

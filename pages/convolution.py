@@ -1,0 +1,196 @@
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+from torch.nn import functional as F
+
+from models import data
+from models.convolution import (
+    KERNEL_PRESETS, ConvSettingError, conv_parameters, convolve, fc_parameters, output_size, window,
+)
+from models.probes import relu_maps
+from models.inputs import to_tensor
+from ui import models as ui_models
+from ui.inputs import input_sources, pick_image
+from viz.convolution import filling_output, number_grid
+from viz.feature_maps import image_with_patch
+
+st.title("Convolution, step by step")
+st.markdown(
+    "A convolution slides a small grid of weights — the **kernel** — over the image. At each "
+    "position it multiplies the pixels under it by the weights, adds the products (and a bias), "
+    "and writes that one number into the output map. **What to notice:** the same few weights "
+    "are used at every position, so a conv layer keeps the picture's layout with far fewer "
+    "parameters than a fully connected layer."
+)
+
+model, metadata = ui_models.require("mnist")
+first_conv = model.conv1[0].weight.detach()   # the GAP net's first layer: 8 learned 3x3 kernels
+
+# --- Input and kernel ------------------------------------------------------------------------
+source = st.radio("Input", input_sources("mnist"), horizontal=True, key="cv_source")
+picked = pick_image("mnist", source, key="cv")
+if picked is None:
+    st.stop()
+image, description = picked
+
+kernel_col, settings_col = st.columns([1, 1], gap="large")
+with kernel_col:
+    kernel_names = [f"learned: GAP net conv1, filter {i}" for i in range(first_conv.shape[0])]
+    kernel_names += list(KERNEL_PRESETS) + ["type your own"]
+    kernel_name = st.selectbox("Kernel", kernel_names, index=len(first_conv), key="cv_kernel")
+    if kernel_name.startswith("learned"):
+        kernel = first_conv[int(kernel_name.rsplit(" ", 1)[1]), 0].double()
+    elif kernel_name == "type your own":
+        typed = st.data_editor(pd.DataFrame(np.zeros((3, 3)), columns=["0", "1", "2"]),
+                               key="cv_typed", hide_index=True)
+        values = typed.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+        if not np.isfinite(values).all():
+            st.error("Every kernel weight must be a number; blanks count as 0 here.")
+            values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+        kernel = torch.from_numpy(values)
+    else:
+        kernel = torch.tensor(KERNEL_PRESETS[kernel_name], dtype=torch.float64)
+    bias = st.number_input("Bias", -5.0, 5.0, 0.0, 0.1, key="cv_bias")
+with settings_col:
+    crop = st.slider("Input side N (the central N×N of the image; small is easier to follow)", 2, 28, 28,
+                     key="cv_crop")
+    padding = st.slider("Padding P (zeros around the image)", 0, 3, 0, key="cv_padding")
+    stride = st.slider("Stride S (step between positions)", 1, 4, 1, key="cv_stride")
+    dilation = st.slider("Dilation D (gaps inside the kernel)", 1, 3, 1, key="cv_dilation")
+
+start = (image.shape[0] - crop) // 2
+image = image[start : start + crop, start : start + crop]
+pixels = torch.from_numpy(image).double()[None] / 255   # (1, N, N), values 0..1
+k = kernel.shape[-1]
+size = crop
+try:
+    out_size = output_size(size, k, stride, padding, dilation)
+except ConvSettingError as error:
+    st.error(f"This setting cannot work: {error}. Lower the dilation, add padding or show more of the input.")
+    st.stop()
+torch_size = F.conv2d(pixels[None], kernel[None, None], stride=stride, padding=padding,
+                      dilation=dilation).shape[-1]
+st.markdown(
+    f"Output side = ⌊(N + 2P − D·(F − 1) − 1) / S⌋ + 1 = ⌊({size} + 2·{padding} − {dilation}·({k} − 1) − 1) "
+    f"/ {stride}⌋ + 1 = **{out_size}**  ·  `F.conv2d` gives **{torch_size}** "
+    + ("✓" if torch_size == out_size else "✗")
+)
+if stride > dilation * (k - 1) + 1:
+    st.info(f"The stride ({stride}) is larger than the kernel's span: some pixels are never seen.")
+
+# --- The window at one position -----------------------------------------------------------------
+output = convolve(pixels, kernel[None, None], torch.tensor([bias], dtype=torch.float64),
+                  stride, padding, dilation)[0]
+positions = out_size * out_size
+strongest = int(output.abs().argmax()) + 1   # start where the kernel responds most
+step = st.slider("Position of the window (steps, row by row)", 1, positions, strongest,
+                 key=f"cv_step_{out_size}_{kernel_name}")
+row, col = divmod(step - 1, out_size)
+current = window(pixels, kernel[None], bias, row, col, stride, padding, dilation)
+top, left = row * stride - padding, col * stride - padding
+span = dilation * (k - 1)
+cells = st.columns([1.2, 1, 1, 1, 1.3])
+cells[0].plotly_chart(image_with_patch(image, (top, left, top + span, left + span), "Input", height=260),
+                      width="stretch")
+cells[1].plotly_chart(number_grid(current.patch[0].numpy(), "pixels under it"), width="stretch")
+cells[2].plotly_chart(number_grid(kernel.numpy(), "× kernel"), width="stretch")
+cells[3].plotly_chart(number_grid(current.products[0].numpy(), "= products"), width="stretch")
+cells[4].plotly_chart(filling_output(output.numpy(), step, f"Output map {out_size}×{out_size}", height=260),
+                      width="stretch")
+st.markdown(
+    f"Output ({row}, {col}): the {k * k} products add up to **{current.channel_sums[0]:.3f}**; plus the "
+    f"bias {bias:g} gives **{current.total:.3f}**. Input: {description} (pixels scaled to 0…1)."
+)
+
+# --- Many channels in, many channels out --------------------------------------------------------
+st.subheader("Colour images: a 3×3×3 kernel per output channel")
+st.markdown(
+    "A colour image has three channels, so each kernel is 3×3×**3**: one 3×3 slice per input "
+    "channel. The output at a position is the sum over *all* channels of all products. Four such "
+    "kernels (a 3×3×3×4 weight tensor) give four output channels."
+)
+try:
+    cifar = data.load("cifar10", train=False)
+except data.DataError as error:
+    st.warning(f"The CIFAR-10 test set is not available here, so this part is skipped. {error}")
+else:
+    mc_left, mc_right = st.columns([1, 2], gap="large")
+    with mc_left:
+        index = st.number_input("CIFAR-10 test image", 0, len(cifar) - 1, 7, key="cv_cifar_index")
+        colour = cifar.images[int(index)].double() / 255           # (3, 32, 32)
+        weights = torch.randn(4, 3, 3, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+        out_channel = st.selectbox("Output channel (one of the 4 kernels)", range(4), key="cv_out_channel")
+        mc_row = st.slider("Row", 0, 29, 12, key="cv_mc_row")
+        mc_col = st.slider("Column", 0, 29, 12, key="cv_mc_col")
+        st.image(cifar.images[int(index)].permute(1, 2, 0).numpy(), width=160,
+                 caption=f"labelled {cifar.classes[int(cifar.labels[int(index)])]}")
+    spot = window(colour, weights[out_channel], 0.0, mc_row, mc_col)
+    with mc_right:
+        channel_cols = st.columns(3)
+        for channel, name in enumerate(("red", "green", "blue")):
+            channel_cols[channel].plotly_chart(
+                number_grid(spot.products[channel].numpy(), f"{name}: products, sum {spot.channel_sums[channel]:.3f}"),
+                width="stretch")
+        torch_value = F.conv2d(colour[None], weights)[0, out_channel, mc_row, mc_col].item()
+        st.markdown(
+            " + ".join(f"{s:.3f}" for s in spot.channel_sums.tolist())
+            + f" = **{spot.total:.3f}** (output channel {out_channel} at ({mc_row}, {mc_col}); "
+            f"`F.conv2d` gives {torch_value:.3f})"
+        )
+        st.caption("These 4 kernels are random (seeded): the point is the arithmetic.")
+
+# --- 1x1 convolution -----------------------------------------------------------------------------
+st.subheader("1×1 convolution: a weighted sum of channels")
+st.markdown(
+    "A 1×1 kernel looks at one pixel, but through *all* channels: each output channel is a "
+    "weighted sum of the input channels at the same pixel. The GAP net uses one after its "
+    "max-pooling to squeeze 16 channels into 8 — here it is, on your input."
+)
+transition = model.transition[1]
+maps = [m for m in relu_maps(model, to_tensor(image, metadata["mean"], metadata["std"])) if m.name == "conv2.2"][0]
+pooled = F.max_pool2d(maps.post[None], 2)[0].double()                     # (16, 12, 12): its input
+mix_weights = transition.weight.detach()[:, :, 0, 0].double()                # (8, 16)
+one_left, one_right = st.columns([1, 2], gap="large")
+with one_left:
+    mix_channel = st.selectbox("Output channel", range(mix_weights.shape[0]), key="cv_mix_channel")
+    pixel_row = st.slider("Pixel row", 0, pooled.shape[1] - 1, 6, key="cv_mix_row")
+    pixel_col = st.slider("Pixel column", 0, pooled.shape[2] - 1, 6, key="cv_mix_col")
+with one_right:
+    values = pooled[:, pixel_row, pixel_col]
+    terms = mix_weights[mix_channel] * values
+    st.dataframe(pd.DataFrame({
+        "input channel": range(len(values)), "value at the pixel": values.numpy().round(3),
+        "1×1 weight": mix_weights[mix_channel].numpy().round(3), "product": terms.numpy().round(3),
+    }), hide_index=True, height=240, width="stretch")
+    real = transition(pooled[None].float())[0, mix_channel, pixel_row, pixel_col].item()
+    st.markdown(f"Sum of the 16 products = **{terms.sum():.3f}** — the layer itself computes {real:.3f}. "
+                f"16 channels × 12×12 in, 8 channels × 12×12 out, with only 16 × 8 = 128 weights.")
+
+# --- Parameters ------------------------------------------------------------------------------------
+st.subheader("How many parameters?")
+p_left, p_right = st.columns(2, gap="large")
+with p_left:
+    c_in = st.number_input("Input channels", 1, 1024, 3, key="cv_c_in")
+    c_out = st.number_input("Output channels (filters)", 1, 1024, 10, key="cv_c_out")
+    f_size = st.number_input("Kernel size F", 1, 11, 5, key="cv_f")
+    n_size = st.number_input("Input side N", 1, 512, 32, key="cv_n")
+    with_bias = st.checkbox("With biases", True, key="cv_bias_on")
+with p_right:
+    weights_count, biases_count = conv_parameters(int(c_in), int(c_out), int(f_size), with_bias)
+    st.markdown(f"**Conv layer:** F·F·C_in weights per filter, one bias each: "
+                f"({f_size}·{f_size}·{c_in}{' + 1' if with_bias else ''}) × {c_out} = "
+                f"**{weights_count + biases_count:,}** parameters")
+    try:
+        side = output_size(int(n_size), int(f_size))
+    except ConvSettingError as error:
+        st.error(f"No output: {error}")
+    else:
+        fc_weights, fc_biases = fc_parameters(int(n_size * n_size * c_in), int(side * side * c_out), with_bias)
+        st.markdown(
+            f"**A fully connected layer** joining the same {n_size}×{n_size}×{c_in} input to the same "
+            f"{side}×{side}×{c_out} output needs {n_size * n_size * c_in:,} × {side * side * c_out:,}"
+            f"{' + biases' if with_bias else ''} = **{fc_weights + fc_biases:,}** parameters — "
+            f"**{(fc_weights + fc_biases) / (weights_count + biases_count):,.0f}×** as many, and it "
+            "forgets which pixel was next to which."
+        )

@@ -1,0 +1,47 @@
+"""Pictures for the step-by-step convolution page: small grids of numbers, and an output map
+that fills in as the window moves."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from viz.feature_maps import DIVERGING
+
+
+def number_grid(values: np.ndarray, title: str, decimals: int = 2, height: int = 230) -> go.Figure:
+    """A small 2-D array as coloured cells with its numbers written in (diverging around 0)."""
+    values = np.asarray(values, dtype=float)
+    top = max(float(np.abs(values).max()), 1e-9)
+    fig = go.Figure(go.Heatmap(
+        z=values, colorscale=DIVERGING, zmin=-top, zmax=top, showscale=False,
+        text=np.round(values, decimals), texttemplate="%{text}", textfont=dict(size=12),
+        hovertemplate="row %{y}, col %{x}: %{z:.4f}<extra></extra>", xgap=2, ygap=2,
+    ))
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", visible=False)
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_layout(title=dict(text=title, x=0, font=dict(size=14)), height=height,
+                      margin=dict(l=0, r=0, t=36, b=0))
+    return fig
+
+
+def filling_output(output: np.ndarray, done: int, title: str, height: int = 300) -> go.Figure:
+    """The output map with only its first `done` positions (row by row) filled in, the last
+    one outlined: the picture of a convolution in progress."""
+    output = np.asarray(output, dtype=float)
+    h, w = output.shape
+    shown = np.full(h * w, np.nan)
+    shown[:done] = output.reshape(-1)[:done]
+    top = max(float(np.abs(output).max()), 1e-9)
+    fig = go.Figure(go.Heatmap(z=shown.reshape(h, w), colorscale=DIVERGING, zmin=-top, zmax=top,
+                               colorbar=dict(thickness=10),
+                               hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>"))
+    if done > 0:
+        row, col = divmod(done - 1, w)
+        fig.add_shape(type="rect", x0=col - 0.5, x1=col + 0.5, y0=row - 0.5, y1=row + 0.5,
+                      line=dict(color="#111111", width=3))
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", visible=False)
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_layout(title=dict(text=title, x=0, font=dict(size=14)), height=height,
+                      margin=dict(l=0, r=0, t=36, b=0), plot_bgcolor="#f2f2f2")
+    return fig
