@@ -309,3 +309,10 @@ def test_convolution_page_with_your_digit_and_stride_beyond_the_kernel():
     at = run("pages/convolution.py", your_digit={"image": digit, "source": "your drawing"}, cv_stride=4)
     assert at.radio(key="cv_source").value == "Your digit"
     assert any("never seen" in i.value for i in at.info)
+
+
+def test_convolution_page_with_an_upload(data_available):
+    at = run("pages/convolution.py", cv_source="Upload a picture")
+    at.file_uploader(key="cv_upload").set_value(("digit.png", _png_of_test_digit(3), "image/png")).run()
+    assert not at.exception and not at.error
+    assert any("products add up to" in m.value for m in at.markdown)
