@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+
+from models.convolution import ConvSettingError
+from models.strides import (
+    coverage, coverage_1d_closed_form, coverage_closed_form, stride_peak_strength, transposed_overlap,
+)
+
+
+@pytest.mark.parametrize("padding", [0, 1, 2])
+def test_measured_coverage_equals_the_closed_form(padding):
+    for kernel in range(1, 8):
+        for stride in range(1, 5):
+            size = 17
+            if kernel > size + 2 * padding:
+                continue
+            np.testing.assert_array_equal(coverage(size, [(kernel, stride, padding)]),
+                                          coverage_closed_form(size, kernel, stride, padding))
+
+
+def test_stride_one_covers_the_interior_k_squared_times():
+    for kernel in (1, 3, 5, 7):
+        counts = coverage(20, [(kernel, 1, 0)])
+        inner = counts[kernel - 1 : 20 - kernel + 1, kernel - 1 : 20 - kernel + 1]
+        assert (inner == kernel * kernel).all()
+
+
+def test_stride_larger_than_kernel_skips_pixels():
+    line = coverage_1d_closed_form(12, 2, 3)
+    assert line.tolist() == [1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 0]
+
+
+def test_stacks_compound():
+    counts = coverage(32, [(3, 2, 1), (3, 2, 1)])
+    assert len(np.unique(counts)) > len(np.unique(coverage(32, [(3, 2, 1)])))
+
+
+def test_impossible_stack_is_a_clear_error():
+    with pytest.raises(ConvSettingError, match="no position fits"):
+        coverage(4, [(3, 2, 0), (3, 2, 0)])
+
+
+def test_transposed_overlap_is_even_only_when_kernel_is_a_multiple_of_stride():
+    for kernel in range(1, 8):
+        for stride in range(1, 5):
+            overlap = transposed_overlap(16, kernel, stride)
+            interior = overlap[kernel:-kernel, kernel:-kernel]   # away from the borders
+            even = len(np.unique(interior)) == 1
+            assert even == (kernel % stride == 0), (kernel, stride, np.unique(interior))
+
+
+def test_peak_detector():
+    checkerboard = np.indices((32, 32)).sum(0) % 2 * 1.0 + 0.05 * np.random.default_rng(0).normal(size=(32, 32))
+    smooth = np.outer(np.sin(np.linspace(0, 3, 32)), np.cos(np.linspace(0, 2, 32)))
+    grid = np.zeros((32, 32))
+    grid[::4, ::4] = 1
+    assert stride_peak_strength(checkerboard, 2) > 20
+    assert stride_peak_strength(grid, 4) > 20
+    assert stride_peak_strength(smooth, 2) < 3
