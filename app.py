@@ -18,6 +18,8 @@ PAGES = {
         st.Page("pages/feature_maps.py", title="Feature maps and ReLU", icon=":material/layers:",
                 url_path="feature-maps"),
         st.Page("pages/gradcam.py", title="Grad-CAM", icon=":material/visibility:", url_path="grad-cam"),
+        st.Page("pages/strides.py", title="Strides and the checkerboard", icon=":material/grid_4x4:",
+                url_path="strides"),
     ],
 }
 

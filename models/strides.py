@@ -78,3 +78,20 @@ def stride_peak_strength(image: np.ndarray, stride: int) -> float:
             around = np.mean([magnitude[(fy + dy) % h, (fx + dx) % w] for dy, dx in offsets])
             strongest = max(strongest, magnitude[fy, fx] / (around + floor))
     return float(strongest)
+
+
+def coverage_1d_stack_closed_form(size: int, layers: list[tuple[int, int, int]]) -> np.ndarray:
+    """Counts along one axis for a stack, by matrix algebra instead of autograd: each layer is
+    an (outputs x inputs) 0/1 matrix of which inputs each window holds; a pixel's count is
+    the number of paths from it to any output, 1^T A_L ... A_1."""
+    total = None
+    for kernel, stride, padding in layers:
+        outputs = output_size(size, kernel, stride, padding)
+        windows = np.zeros((outputs, size), dtype=np.int64)
+        for j in range(outputs):
+            start = j * stride - padding
+            windows[j, max(0, start) : max(0, start + kernel)] = 1
+        total = windows if total is None else windows @ total
+        size = outputs
+    paths = np.ones(total.shape[0], dtype=np.int64) @ total
+    return paths

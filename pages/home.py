@@ -31,6 +31,10 @@ SECTIONS = {
         ("pages/gradcam.py", "Grad-CAM", ":material/visibility:",
          "Ask the ResNet why it said “cat” and where it would see a dog: Grad-CAM heatmaps for any "
          "layer and any class, Guided Grad-CAM, and the sanity check with scrambled weights."),
+        ("pages/strides.py", "Strides and the checkerboard", ":material/grid_4x4:",
+         "How often a strided convolution uses each pixel, why transposed convolutions paint "
+         "checkerboards, the grid hidden in a trained ResNet's gradients, and a live race between "
+         "two upsamplers."),
     ],
 }
 

@@ -50,7 +50,8 @@ def test_navigating_to_each_page_through_the_app():
     for page, title in (("pages/draw_digit.py", "Draw a digit"), ("pages/softmax.py", "Softmax vs log-softmax"),
                         ("pages/convolution.py", "Convolution, step by step"),
                         ("pages/feature_maps.py", "Feature maps before and after ReLU"),
-                        ("pages/gradcam.py", "Grad-CAM: where does the net look?")):
+                        ("pages/gradcam.py", "Grad-CAM: where does the net look?"),
+                        ("pages/strides.py", "Strides and the checkerboard")):
         at.switch_page(page).run()
         assert not at.exception, [e.value for e in at.exception]
         assert at.title[0].value == title
@@ -316,3 +317,27 @@ def test_convolution_page_with_an_upload(data_available):
     at.file_uploader(key="cv_upload").set_value(("digit.png", _png_of_test_digit(3), "image/png")).run()
     assert not at.exception and not at.error
     assert any("products add up to" in m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("kernel, stride, message", [
+    (1, 1, "uniform"), (3, 3, None), (2, 4, "never seen"), (7, 4, None),
+])
+def test_strides_page_extreme_settings(kernel, stride, message):
+    at = run("pages/strides.py", sd_kernel=kernel, sd_stride=stride, sd_padding=0)
+    assert any("The two agree: ✓" in m.value for m in at.markdown)
+    if message:
+        assert any(message in x.value for x in list(at.info) + list(at.warning))
+
+
+def test_strides_page_stack_too_deep_for_the_input_gets_a_message():
+    at = run("pages/strides.py", sd_kernel=7, sd_stride=4, sd_depth=3, sd_size=8)
+    assert any("Nothing to show" in e.value for e in at.error)
+
+
+def test_strides_page_trains_both_upsamplers(data_available):
+    at = run("pages/strides.py", sd_steps=50)
+    at.button(key="sd_train").click().run()
+    assert not at.exception
+    peaks = [c.value for c in at.caption if "peak strength" in c.value]
+    assert len(peaks) == 2
+    assert any("Peak strength at period 2" in m.value for m in at.markdown)   # the ResNet's input gradient

@@ -57,3 +57,11 @@ def test_peak_detector():
     assert stride_peak_strength(checkerboard, 2) > 20
     assert stride_peak_strength(grid, 4) > 20
     assert stride_peak_strength(smooth, 2) < 3
+
+
+def test_stack_closed_form_equals_autograd():
+    from models.strides import coverage_1d_stack_closed_form
+
+    for layers in ([(3, 2, 1)], [(3, 2, 1), (3, 2, 1)], [(5, 3, 0), (2, 2, 0), (3, 1, 1)], [(1, 2, 0), (3, 2, 0)]):
+        line = coverage_1d_stack_closed_form(33, layers)
+        np.testing.assert_array_equal(coverage(33, layers), np.outer(line, line))

@@ -80,3 +80,26 @@ def grey_image(image: np.ndarray, title: str = "", height: int = 280) -> go.Figu
     fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=height,
                       margin=dict(l=0, r=0, t=40 if title else 0, b=0))
     return fig
+
+
+def coverage_strip(measured, closed_form, title: str, height: int = 260) -> go.Figure:
+    """Per-position counts along one row: measured by autograd vs the closed form."""
+    positions = list(range(len(measured)))
+    fig = go.Figure([
+        go.Bar(x=positions, y=list(measured), name="measured (autograd)", marker_color=BASE),
+        go.Scatter(x=positions, y=list(closed_form), name="closed form", mode="markers",
+                   marker=dict(color=HIGHLIGHT, size=9, symbol="x")),
+    ])
+    fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=height,
+                      margin=dict(l=10, r=10, t=40, b=10), showlegend=True,
+                      legend=dict(orientation="h", y=1.12, x=1, xanchor="right"),
+                      xaxis_title="input position", yaxis_title="times used")
+    return fig
+
+
+def loss_curves(curves: dict[str, Sequence[float]], title: str, height: int = 260) -> go.Figure:
+    fig = go.Figure([go.Scatter(y=list(values), name=name, mode="lines") for name, values in curves.items()])
+    fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=height,
+                      margin=dict(l=10, r=10, t=40, b=10), xaxis_title="step", yaxis_title="loss",
+                      yaxis_type="log", legend=dict(orientation="h", y=1.12, x=1, xanchor="right"))
+    return fig

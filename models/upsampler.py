@@ -1,0 +1,58 @@
+"""Two tiny upsamplers for the checkerboard experiment (Odena et al. 2016): 14x14 -> 28x28
+MNIST reconstruction with a stride-2 transposed convolution, or with nearest-neighbour
+resizing followed by a convolution."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from models.data import ImageSet
+
+UPSAMPLERS = ("transposed conv", "resize + conv")
+
+
+class Upsampler(nn.Module):
+    def __init__(self, mode: str, width: int = 16, kernel: int = 3) -> None:
+        super().__init__()
+        if mode not in UPSAMPLERS:
+            raise ValueError(f"mode must be one of {UPSAMPLERS}")
+        self.encode = nn.Sequential(nn.Conv2d(1, width, 3, padding=1), nn.ReLU())
+        if mode == "transposed conv":
+            padding = (kernel - 1) // 2
+            self.up = nn.ConvTranspose2d(width, width, kernel, stride=2, padding=padding,
+                                         output_padding=2 + 2 * padding - kernel)
+        else:
+            self.up = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
+                                    nn.Conv2d(width, width, kernel, padding=kernel // 2))
+        self.decode = nn.Sequential(nn.ReLU(), nn.Conv2d(width, 1, 3, padding=1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.up(self.encode(x)))
+
+
+def halve(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, 1, 28, 28) -> float (N, 1, 14, 14) in [0, 1]: the upsampler's input."""
+    return F.avg_pool2d(images.float() / 255, 2)
+
+
+def train_upsampler(mode: str, data: ImageSet, steps: int, seed: int = 0, batch_size: int = 64,
+                    kernel: int = 3) -> tuple[Upsampler, list[float]]:
+    """A few hundred Adam steps of mean-squared reconstruction; returns the model (eval mode)
+    and the loss per step. Deterministic for a seed."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = Upsampler(mode, kernel=kernel)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(steps):
+        batch = torch.randint(0, len(data), (batch_size,), generator=generator)
+        target = data.images[batch].float() / 255
+        loss = F.mse_loss(model(halve(data.images[batch])), target)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return model.eval(), losses

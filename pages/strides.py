@@ -1,0 +1,161 @@
+import numpy as np
+import streamlit as st
+import torch
+
+from models import data
+from models.checkpoints import CheckpointError
+from models.convolution import ConvSettingError
+from models.inference import class_scores
+from models.inputs import to_tensor
+from models.strides import (
+    coverage, coverage_1d_stack_closed_form, spectrum, stride_peak_strength, transposed_overlap,
+)
+from models.upsampler import UPSAMPLERS, halve, train_upsampler
+from ui import models as ui_models
+from ui.inputs import TEST_IMAGE, pick_image
+from viz.charts import coverage_strip, loss_curves
+from viz.convolution import number_grid
+from viz.feature_maps import gradient_map, map_grid
+
+st.title("Strides and the checkerboard")
+st.markdown(
+    "With stride 1, a 3×3 kernel visits every inner pixel nine times. With a larger stride some "
+    "pixels are visited more often than their neighbours — islands of extra attention in a "
+    "repeating pattern. On the way *up* (transposed convolutions in decoders, super-resolution "
+    "and GANs) the same unevenness paints a visible **checkerboard** (Odena et al., 2016). "
+    "**What to notice:** the pattern's period is the stride, and it shows up as sharp peaks in "
+    "the picture's spectrum."
+)
+
+# --- Coverage -----------------------------------------------------------------------------------
+st.subheader("How often is each input pixel used?")
+controls, strip = st.columns([1, 2], gap="large")
+with controls:
+    kernel = st.slider("Kernel size k", 1, 7, 3, key="sd_kernel")
+    stride = st.slider("Stride s", 1, 4, 2, key="sd_stride")
+    padding = st.slider("Padding p", 0, 3, 0, key="sd_padding")
+    depth = st.slider("Layers stacked (each k, s, p)", 1, 3, 1, key="sd_depth")
+    size = st.slider("Input side", 8, 48, 24, key="sd_size")
+layers = [(kernel, stride, padding)] * depth
+try:
+    counts = coverage(size, layers)
+except ConvSettingError as error:
+    strip.error(f"Nothing to show: {error}. Use a bigger input or fewer layers.")
+else:
+    closed = coverage_1d_stack_closed_form(size, layers)
+    row = int(closed.argmax())   # a row that is used at all: its counts divided by its own give one axis
+    strip.plotly_chart(coverage_strip(counts[row] // closed[row], closed, "Along one axis: times each pixel is used"),
+                       width="stretch")
+    if stride > kernel:
+        strip.warning(f"The stride ({stride}) is larger than the kernel ({kernel}): the window jumps over "
+                      f"{stride - kernel} pixel(s) each step, and those pixels are **never seen** (count 0).")
+    elif stride == 1:
+        strip.info(f"Stride 1: every inner pixel is used k² = {kernel * kernel} times — uniform.")
+    left, right = st.columns(2)
+    left.plotly_chart(map_grid(counts[None], [0], "Counts over the whole input (measured)", signed=False,
+                               columns=1), width="stretch")
+    right.markdown(
+        "**Measured** by running the layers: with all-ones weights, the gradient of the sum of the "
+        "outputs with respect to each input pixel is the number of windows (through a stack: of "
+        "paths) that contain it.\n\n**Closed form**: along one axis, pixel *i* is in window *j* when "
+        "j·s − p ≤ i ≤ j·s − p + k − 1; the 2-D count is row count × column count, and a stack "
+        "multiplies the layers' 0/1 window matrices.\n\n"
+        f"The two agree: {'✓' if np.array_equal(counts, np.outer(closed, closed)) else '✗'}. "
+        f"Distinct counts here: {sorted(set(np.unique(counts).tolist()))[:12]}"
+    )
+
+# --- Transposed convolution ---------------------------------------------------------------------------
+st.subheader("Upsampling: transposed convolution vs resize-then-convolve")
+up_controls, up_even, up_resize = st.columns([1, 1.2, 1.2], gap="medium")
+with up_controls:
+    up_kernel = st.slider("Transposed kernel k", 1, 7, 3, key="sd_up_kernel")
+    up_stride = st.slider("Transposed stride s", 1, 4, 2, key="sd_up_stride")
+    st.markdown("Each input pixel stamps a k×k copy of the kernel, s pixels apart. Where copies "
+                "overlap, values add up. " + (
+                    "k is a multiple of s here, so every pixel gets the same number of copies."
+                    if up_kernel % up_stride == 0 else
+                    "k is **not** a multiple of s, so some pixels get more copies: a checkerboard."))
+overlap = transposed_overlap(6, up_kernel, up_stride)
+up_even.plotly_chart(number_grid(overlap, "Kernel copies per output pixel (all-ones)", decimals=0, height=320),
+                     width="stretch")
+resized = torch.nn.functional.interpolate(torch.ones(1, 1, 6, 6), scale_factor=up_stride, mode="nearest")
+smooth = torch.nn.functional.conv2d(resized, torch.ones(1, 1, up_kernel, up_kernel), padding=up_kernel // 2)
+up_resize.plotly_chart(number_grid(smooth[0, 0].numpy(), "Resize ×s, then k×k conv (all-ones)", decimals=0,
+                                   height=320), width="stretch")
+st.caption("Away from the border, resize-then-convolve gives every pixel the same total: no checkerboard.")
+
+# --- In a real net -------------------------------------------------------------------------------------
+st.subheader("The grid inside a trained net")
+st.markdown(
+    "ResNet-20 halves its feature maps twice with stride-2 convolutions. The gradient of a "
+    "class score with respect to the input pixels inherits their grid: its spectrum peaks at "
+    "half and a quarter of the sampling frequency."
+)
+try:
+    loaded = ui_models.current("cifar10")
+except CheckpointError as error:
+    loaded = None
+    st.error(f"The chosen CIFAR-10 model cannot be used: {error}")
+picked = pick_image("cifar10", TEST_IMAGE["cifar10"], key="sd_cifar10") if loaded else None
+if loaded is None:
+    st.info("This part needs a CIFAR-10 ResNet; none is available here.")
+elif picked is not None:
+    model, metadata = loaded
+    image, description = picked
+    x = to_tensor(image, metadata["mean"], metadata["std"]).requires_grad_(True)
+    with torch.enable_grad():
+        scores = class_scores(model, x)
+        (gradient,) = torch.autograd.grad(scores[0, scores.argmax()], x)
+    saliency = gradient[0].abs().sum(0).numpy()
+    g_left, g_right = st.columns(2)
+    g_left.plotly_chart(gradient_map(saliency, f"|∂score / ∂pixel| for {description}"), width="stretch")
+    g_right.plotly_chart(gradient_map(np.log1p(spectrum(saliency)), "Its spectrum (log magnitude, centred)"),
+                         width="stretch")
+    st.markdown(f"Peak strength at period 2: **{stride_peak_strength(saliency, 2):.1f}**, at period 4: "
+                f"**{stride_peak_strength(saliency, 4):.1f}** (about 1 means no peak).")
+
+# --- Live experiment ------------------------------------------------------------------------------------
+st.subheader("Experiment: train two upsamplers")
+st.markdown(
+    "Both nets learn to rebuild 28×28 MNIST digits from 14×14 ones, with the same layers except "
+    "the upsampling step: a stride-2, 3×3 **transposed conv**, or **resize + conv**. We train both "
+    "with the same batches and compare what they paint on a blank input — the pattern they add "
+    "on their own."
+)
+
+
+@st.cache_data(show_spinner="Training both upsamplers…", max_entries=8)
+def experiment(steps: int) -> dict:
+    train_set, test_set = data.load("mnist", train=True), data.load("mnist", train=False)
+    results = {}
+    for mode in UPSAMPLERS:
+        net, losses = train_upsampler(mode, train_set, steps)
+        with torch.no_grad():
+            digits = net(halve(test_set.images[:4]))[:, 0].numpy()
+            blank = net(torch.zeros(1, 1, 14, 14))[0, 0].numpy()
+        results[mode] = {"losses": losses, "digits": digits, "blank": blank,
+                         "peak": stride_peak_strength(blank, 2)}
+    return results
+
+
+steps = st.select_slider("Training steps", [50, 100, 200, 400], 100, key="sd_steps")
+if st.button("Train both", key="sd_train") or st.session_state.get("sd_trained_steps") == steps:
+    st.session_state["sd_trained_steps"] = steps
+    try:
+        results = experiment(steps)
+    except data.DataError as error:
+        st.error(f"The MNIST data is not available here. {error}")
+    else:
+        st.plotly_chart(loss_curves({m: r["losses"] for m, r in results.items()}, "Reconstruction loss"),
+                        width="stretch")
+        for mode, result in results.items():
+            columns = st.columns([3, 1, 1])
+            columns[0].plotly_chart(map_grid(np.clip(result["digits"], 0, 1), list(range(4)),
+                                             f"{mode}: test digits rebuilt", signed=False, limit=1.0),
+                                    width="stretch")
+            columns[1].plotly_chart(gradient_map(result["blank"], "on a blank input"), width="stretch")
+            columns[2].plotly_chart(gradient_map(np.log1p(spectrum(result["blank"])), "its spectrum"),
+                                    width="stretch")
+            st.caption(f"{mode}: peak strength at period 2 on the blank input = **{result['peak']:.1f}**")
+else:
+    st.info(f"Press **Train both** to run {steps} steps for each net (on a 2-core CPU about a second per 10 steps).")
