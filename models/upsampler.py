@@ -38,21 +38,21 @@ def halve(images: torch.Tensor) -> torch.Tensor:
 
 
 def train_upsampler(mode: str, data: ImageSet, steps: int, seed: int = 0, batch_size: int = 64,
-                    kernel: int = 3) -> tuple[Upsampler, list[float]]:
-    """A few hundred Adam steps of mean-squared reconstruction; returns the model (eval mode)
-    and the loss per step. Deterministic for a seed."""
+                    kernel: int = 3, device: torch.device | str = "cpu") -> tuple[Upsampler, list[float]]:
+    """A few hundred Adam steps of mean-squared reconstruction on `device`; returns the model
+    (eval mode, on the CPU) and the loss per step. The batches depend only on the seed."""
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = Upsampler(mode, kernel=kernel)
+        model = Upsampler(mode, kernel=kernel).to(device)
+    images = data.images.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     losses = []
     for _ in range(steps):
-        batch = torch.randint(0, len(data), (batch_size,), generator=generator)
-        target = data.images[batch].float() / 255
-        loss = F.mse_loss(model(halve(data.images[batch])), target)
+        batch = torch.randint(0, len(data), (batch_size,), generator=generator).to(device)
+        loss = F.mse_loss(model(halve(images[batch])), images[batch].float() / 255)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        losses.append(loss.item())
-    return model.eval(), losses
+        losses.append(loss.detach())
+    return model.cpu().eval(), [float(loss) for loss in losses]

@@ -10,6 +10,7 @@ from models.inputs import to_tensor
 from models.strides import (
     coverage, coverage_1d_stack_closed_form, spectrum, stride_peak_strength, transposed_overlap,
 )
+from models.train import default_device
 from models.upsampler import UPSAMPLERS, halve, train_upsampler
 from ui import models as ui_models
 from ui.inputs import TEST_IMAGE, pick_image
@@ -129,7 +130,7 @@ def experiment(steps: int) -> dict:
     train_set, test_set = data.load("mnist", train=True), data.load("mnist", train=False)
     results = {}
     for mode in UPSAMPLERS:
-        net, losses = train_upsampler(mode, train_set, steps)
+        net, losses = train_upsampler(mode, train_set, steps, device=default_device())
         with torch.no_grad():
             digits = net(halve(test_set.images[:4]))[:, 0].numpy()
             blank = net(torch.zeros(1, 1, 14, 14))[0, 0].numpy()
