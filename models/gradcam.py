@@ -7,6 +7,7 @@ import copy
 from dataclasses import dataclass
 
 import torch
+import torchvision
 from captum.attr import GuidedGradCam, LayerAttribution, LayerGradCam
 from torch import nn
 
@@ -23,8 +24,11 @@ class GradCam:
 
 
 def gradcam_layers(model: nn.Module) -> list[str]:
-    """Layers Grad-CAM can look at: the output of every ReLU, first to last (the last one,
-    the default, is the most semantic and the coarsest)."""
+    """Layers Grad-CAM can look at, first to last (the last, the default, is the most semantic
+    and the coarsest): the output of every ReLU of our nets; the four stages of torchvision's
+    ResNets, whose blocks use one ReLU module twice."""
+    if isinstance(model, torchvision.models.ResNet):
+        return ["layer1", "layer2", "layer3", "layer4"]
     return relu_layers(model)
 
 

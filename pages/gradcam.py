@@ -2,6 +2,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from models import imagenet
+from models.checkpoints import CheckpointError
 from models.gradcam import gradcam, gradcam_layers, guided_gradcam, randomized_copy
 from models.inference import predict
 from models.inputs import to_tensor
@@ -26,10 +28,26 @@ def scrambled(_model, model_key: int):
     return randomized_copy(_model)
 
 
+@st.cache_resource(show_spinner="Loading ImageNet ResNet-18…")
+def imagenet_resnet18():
+    return imagenet.load_resnet18()
+
+
 dataset_names = {"CIFAR-10": "cifar10", "MNIST": "mnist"}
+if imagenet.available():
+    dataset_names["ImageNet ResNet-18"] = "imagenet"
 net_col, source_col = st.columns([1, 2])
 dataset = dataset_names[net_col.radio("Net", list(dataset_names), horizontal=True, key="gc_dataset")]
-model, metadata = ui_models.require(dataset)
+if not imagenet.available():
+    net_col.caption(f"ImageNet ResNet-18 (any photo) is not on this machine. {imagenet.how_to_get()}")
+if dataset == "imagenet":
+    try:
+        model, metadata = imagenet_resnet18()
+    except CheckpointError as error:
+        st.error(f"The ImageNet weights on this machine cannot be used: {error}")
+        st.stop()
+else:
+    model, metadata = ui_models.require(dataset)
 classes = metadata["classes"]
 source = source_col.radio("Input", input_sources(dataset), horizontal=True, key=f"gc_source_{dataset}")
 picked = pick_image(dataset, source, key=f"gc_{dataset}")

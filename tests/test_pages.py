@@ -341,3 +341,25 @@ def test_strides_page_trains_both_upsamplers(data_available):
     peaks = [c.value for c in at.caption if "peak strength" in c.value]
     assert len(peaks) == 2
     assert any("Peak strength at period 2" in m.value for m in at.markdown)   # the ResNet's input gradient
+
+
+def test_gradcam_page_without_imagenet_weights_says_how_to_get_them(monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    at = run("pages/gradcam.py", gc_dataset="MNIST")
+    assert "ImageNet ResNet-18" not in at.radio(key="gc_dataset").options
+    assert any("IMAGENET1K_V1" in c.value for c in at.caption)
+
+
+def test_gradcam_page_with_imagenet_weights_in_the_hub_cache(monkeypatch, tmp_path, data_available):
+    import torchvision
+
+    from models import imagenet
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    imagenet.weights_path().parent.mkdir(parents=True)
+    torch.manual_seed(0)
+    torch.save(torchvision.models.resnet18().state_dict(), imagenet.weights_path())   # stands in for the real file
+    at = run("pages/gradcam.py", gc_dataset="ImageNet ResNet-18")
+    assert at.selectbox(key="gc_layer_imagenet").options == ["layer1", "layer2", "layer3", "layer4"]
+    assert "Grad-CAM for" in _chart_titles(at)
+    assert len(at.dataframe[0].value) == 5   # top-5 of the 1000 classes

@@ -6,11 +6,12 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from models import data
+from models import data, imagenet
 from models.inputs import InputError, check_image, ink_from_photo, mnist_digit
 
 YOUR_DIGIT = "your_digit"
-TEST_IMAGE = {"mnist": "MNIST test image", "cifar10": "CIFAR-10 test image"}
+TEST_IMAGE = {"mnist": "MNIST test image", "cifar10": "CIFAR-10 test image",
+              "imagenet": "CIFAR-10 test image, enlarged"}
 UPLOAD = "Upload a picture"
 YOURS = "Your digit"
 
@@ -34,11 +35,14 @@ def input_sources(dataset: str, with_your_digit: bool = True) -> list[str]:
 
 def pick_image(dataset: str, source: str, key: str) -> tuple[np.ndarray, str] | None:
     """The widgets for `source` (one of `input_sources`) and the image they give: a uint8
-    array ((28, 28) for MNIST, (32, 32, 3) for CIFAR-10) with a description, or None after
-    showing a message that says what is missing."""
+    array ((28, 28) for MNIST, (32, 32, 3) for CIFAR-10, (224, 224, 3) for ImageNet) with a
+    description, or None after showing a message that says what is missing."""
     if source == YOURS:
         digit = your_digit()
         return (digit["image"], digit["source"]) if digit else None
+    if source == TEST_IMAGE.get(dataset) and dataset == "imagenet":
+        picked = _pick_test_image("cifar10", key)
+        return None if picked is None else (imagenet.to_input_size(Image.fromarray(picked[0])), picked[1])
     if source == TEST_IMAGE.get(dataset):
         return _pick_test_image(dataset, key)
     if source == UPLOAD:
@@ -68,7 +72,8 @@ def _pick_test_image(dataset: str, key: str) -> tuple[np.ndarray, str] | None:
 
 
 def _pick_upload(dataset: str, key: str) -> tuple[np.ndarray, str] | None:
-    what = "one digit" if dataset == "mnist" else "a photo (it is shrunk to 32×32, as CIFAR-10 images are)"
+    what = {"mnist": "one digit", "cifar10": "a photo (it is shrunk to 32×32, as CIFAR-10 images are)",
+            "imagenet": "a photo (its centre is cropped to 224×224)"}[dataset]
     upload = st.file_uploader(f"A PNG or JPEG picture of {what}", type=["png", "jpg", "jpeg"], key=f"{key}_upload")
     if upload is None:
         st.info("Choose a picture to upload.")
@@ -85,6 +90,8 @@ def _pick_upload(dataset: str, key: str) -> tuple[np.ndarray, str] | None:
             st.warning("This picture looks empty: no strokes stand out from the background.")
             return None
         return digit, f"upload {upload.name}"
+    if dataset == "imagenet":
+        return imagenet.to_input_size(picture), f"upload {upload.name}"
     small = np.asarray(picture.convert("RGB").resize((32, 32), Image.LANCZOS))
     st.caption(f"{upload.name} was resized from {picture.width}×{picture.height} to 32×32 pixels.")
     return small, f"upload {upload.name}"
