@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui.models import sidebar
+from ui.models import sidebar, sidebar_device_line
 
 st.set_page_config(page_title="CNN Lab", page_icon=":material/neurology:", layout="wide")
 
@@ -26,3 +26,4 @@ PAGES = {
 page = st.navigation(PAGES)
 sidebar()
 page.run()
+sidebar_device_line()   # last: it imports torch, which the first page a student sees may not need

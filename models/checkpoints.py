@@ -9,6 +9,8 @@ temporary file that is then renamed, so a crash never leaves half a checkpoint."
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import pickle
 import tempfile
@@ -20,6 +22,9 @@ from torch import nn
 from models import build
 
 FORMAT = "cnn-lab-checkpoint/1"
+# The metadata copied into `<name>.json` beside each checkpoint, so the app can list its models
+# without loading torch (which costs a second at start-up).
+CARD_KEYS = ("name", "dataset", "test_accuracy", "parameters", "epochs", "train_seconds", "device")
 
 
 class CheckpointError(ValueError):
@@ -44,19 +49,40 @@ def save(
         "init_state_dict": _cpu(init_state_dict) if init_state_dict is not None else None,
         "metadata": _plain(metadata),
     }
+    _write_atomically(path, lambda f: torch.save(payload, f))
+    write_card(path, payload["metadata"])
+    return path
+
+
+def card_path(path: str | Path) -> Path:
+    return Path(path).with_suffix(".json")
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-256 of a file: ties a card to the exact checkpoint it describes."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def write_card(path: str | Path, metadata: dict) -> None:
+    card = {key: metadata.get(key) for key in CARD_KEYS} | {"sha256": file_digest(path)}
+    _write_atomically(card_path(path), lambda f: f.write(json.dumps(card, indent=1).encode()))
+
+
+def _write_atomically(path: Path, write) -> None:
+    """Write to a temporary file beside `path`, then rename: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)   # mkstemp makes it private; checkpoints are for everyone
+        os.chmod(tmp, 0o644)   # mkstemp makes it private; these files are for everyone
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
 
 
 def read(path: str | Path) -> dict:

@@ -118,6 +118,6 @@ def mnist_digit(ink: np.ndarray) -> np.ndarray | None:
 
 def to_tensor(image: np.ndarray, mean, std) -> torch.Tensor:
     """(H, W) or (H, W, C) uint8 -> the net's normalised (1, C, H, W) float batch."""
-    array = torch.from_numpy(np.ascontiguousarray(image))
+    array = torch.from_numpy(np.array(image))   # a copy: callers may pass read-only views
     array = array[None] if array.ndim == 2 else array.permute(2, 0, 1)
     return normalise(array[None], tuple(mean), tuple(std))

@@ -106,3 +106,24 @@ def test_pickle_that_runs_code_is_refused(tmp_path, capsys):
     with pytest.raises(CheckpointError, match="refused"):
         checkpoints.load(path)
     assert "this would have run" not in capsys.readouterr().out
+
+
+def test_save_writes_a_card_tied_to_the_file(tmp_path):
+    import json
+
+    path = tmp_path / "net.pt"
+    _save_gap(path)
+    card = json.loads(checkpoints.card_path(path).read_text())
+    assert card["dataset"] == "mnist" and card["test_accuracy"] == 0.5
+    assert card["sha256"] == checkpoints.file_digest(path)
+
+
+def test_shipped_cards_describe_their_checkpoints():
+    import json
+
+    from tests.shipped import CHECKPOINTS
+
+    for path in CHECKPOINTS.glob("*.pt"):
+        card = json.loads(checkpoints.card_path(path).read_text())
+        assert card["sha256"] == checkpoints.file_digest(path), path.name
+        assert card["test_accuracy"] == checkpoints.read(path)["metadata"]["test_accuracy"]

@@ -363,3 +363,16 @@ def test_gradcam_page_with_imagenet_weights_in_the_hub_cache(monkeypatch, tmp_pa
     assert at.selectbox(key="gc_layer_imagenet").options == ["layer1", "layer2", "layer3", "layer4"]
     assert "Grad-CAM for" in _chart_titles(at)
     assert len(at.dataframe[0].value) == 5   # top-5 of the 1000 classes
+
+
+def test_a_stale_card_is_ignored_and_the_checkpoint_read(user_trained_mnist, monkeypatch):
+    import json
+
+    from ui import models as ui_models
+
+    card_file = user_trained_mnist / "tiny.json"
+    card = json.loads(card_file.read_text())
+    card_file.write_text(json.dumps(card | {"name": "a lie", "sha256": "0" * 64}))
+    monkeypatch.setenv("CNN_LAB_RUNS", str(user_trained_mnist))
+    labels = [e.label for e in ui_models.catalogue()[0]]
+    assert "my tiny net" in labels and "a lie" not in labels

@@ -1,16 +1,21 @@
-"""Which trained models exist, loading them once per server, and the sidebar that picks one."""
+"""Which trained models exist, loading them once per server, and the sidebar that picks one.
+
+Listing models reads the small `.json` card beside each checkpoint, so the first page a
+student opens does not wait for torch to import; torch comes in when a model is loaded."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
-import torch
-from torch import nn
 
-from models import checkpoints
+if TYPE_CHECKING:
+    from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_DIR = ROOT / "checkpoints"
@@ -42,16 +47,32 @@ def _fingerprint() -> tuple:
     return tuple(files)
 
 
+def _card(path: str) -> dict | None:
+    """The checkpoint's card (written beside it by models.checkpoints.save) if it describes
+    exactly this file, else None."""
+    try:
+        card = json.loads(Path(path).with_suffix(".json").read_text())
+        with open(path, "rb") as f:
+            if isinstance(card, dict) and card.get("sha256") == hashlib.file_digest(f, "sha256").hexdigest():
+                return card
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 @st.cache_resource(show_spinner=False)
 def _catalogue(fingerprint: tuple) -> tuple[list[Entry], list[str]]:
     entries, problems = [], []
     for path, _ in fingerprint:
-        try:
-            payload = checkpoints.read(path)
-        except checkpoints.CheckpointError as error:
-            problems.append(str(error))
-            continue
-        meta = payload["metadata"]
+        meta = _card(path)
+        if meta is None:   # no card, or a stale one: read the checkpoint itself (imports torch)
+            from models import checkpoints
+
+            try:
+                meta = checkpoints.read(path)["metadata"]
+            except checkpoints.CheckpointError as error:
+                problems.append(str(error))
+                continue
         accuracy = meta.get("test_accuracy")
         seconds = meta.get("train_seconds")
         entries.append(Entry(
@@ -74,6 +95,8 @@ def catalogue() -> tuple[list[Entry], list[str]]:
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=16)
 def _load(path: str, mtime_ns: int) -> tuple[nn.Module, dict]:
+    from models import checkpoints
+
     model, metadata = checkpoints.load(path)
     for p in model.parameters():
         p.requires_grad_(False)   # shared by every session: inference only
@@ -90,6 +113,8 @@ def describe(entry: Entry) -> str:
 
 
 def training_device() -> str:
+    import torch
+
     if torch.cuda.is_available():
         return f"GPU: {torch.cuda.get_device_name(0)}"
     return f"CPU ({torch.get_num_threads()} threads)"
@@ -101,10 +126,9 @@ def _how_to_train(dataset: str) -> str:
 
 
 def sidebar() -> None:
-    """The sidebar's device line and model choices (their state lives in session_state)."""
+    """The sidebar's model choices (their state lives in session_state)."""
     entries, problems = catalogue()
     with st.sidebar:
-        st.caption(f"Training runs on **{training_device()}**; the pages' small nets answer on the CPU.")
         for dataset, title in DATASET_TITLES.items():
             options = [e for e in entries if e.dataset == dataset]
             if not options:
@@ -117,6 +141,11 @@ def sidebar() -> None:
             st.caption(f"{chosen.parameters:,} parameters · trained {chosen.trained_on}")
         for problem in problems:
             st.warning(f"Skipped a checkpoint: {problem}")
+
+
+def sidebar_device_line() -> None:
+    """Where training runs. Called after the page has rendered: finding out imports torch."""
+    st.sidebar.caption(f"Training runs on **{training_device()}**; the pages' small nets answer on the CPU.")
 
 
 def current(dataset: str) -> tuple[nn.Module, dict] | None:
@@ -133,9 +162,11 @@ def current(dataset: str) -> tuple[nn.Module, dict] | None:
 
 def require(dataset: str) -> tuple[nn.Module, dict]:
     """Like `current`, but stops the page with a message when there is no usable model."""
+    from models.checkpoints import CheckpointError
+
     try:
         loaded = current(dataset)
-    except checkpoints.CheckpointError as error:
+    except CheckpointError as error:
         st.error(f"The chosen {DATASET_TITLES[dataset]} model cannot be used: {error}. "
                  "Choose another one in the sidebar.")
         st.stop()
