@@ -22,6 +22,10 @@ CASES = [
     ("pages/softmax.py", {"softmax_source": "An MNIST test image"}, "softmax_index", range(10)),
     ("pages/feature_maps.py", {"fm_dataset": "MNIST"}, "fm_mnist_index", range(10)),
     ("pages/feature_maps.py", {"fm_dataset": "CIFAR-10"}, "fm_cifar10_index", range(10)),
+    ("pages/convolution.py", {}, "cv_index", range(10)),
+    ("pages/gradcam.py", {"gc_dataset": "MNIST"}, "gc_mnist_index", range(10)),
+    ("pages/gradcam.py", {"gc_dataset": "CIFAR-10"}, "gc_cifar10_index", range(10)),
+    ("pages/strides.py", {}, "sd_cifar10_index", range(10)),
 ]
 
 
@@ -42,7 +46,7 @@ def main() -> None:
             timings.append((time.perf_counter() - start) * 1000)
             if at.exception or at.error:
                 raise SystemExit(f"{page} failed: {[e.value for e in list(at.exception) + list(at.error)]}")
-        label = f"{page} ({', '.join(f'{v}' for v in state.values())})"
+        label = f"{page} ({', '.join(f'{v}' for v in state.values()) or 'defaults'})"
         print(f"{label:55s} median {statistics.median(timings):6.0f} ms, max {max(timings):6.0f} ms "
               f"over {len(timings)} reruns")
 
