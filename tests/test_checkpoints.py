@@ -48,7 +48,7 @@ def test_write_is_atomic(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         _save_gap(path)
     assert path.read_bytes() == good
-    assert [p.name for p in tmp_path.iterdir()] == ["net.pt"]   # no temp file left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["net.json", "net.pt"]   # no temp file left
 
 
 def test_truncated_file_is_named(tmp_path):
