@@ -84,3 +84,15 @@ def unit_input_gradient(
     finally:
         handle.remove()
     return gradient[0].abs().sum(0)
+
+
+def class_input_gradient(model: nn.Module, x: torch.Tensor, target: int | None = None) -> torch.Tensor:
+    """|d class score / d input| summed over input channels, shape (H, W), for the predicted
+    class or `target`. Eval-mode forward and backward with no hooks: safe on a shared model."""
+    from models.inference import class_scores
+
+    x = x.detach().clone().requires_grad_(True)
+    with torch.enable_grad():
+        scores = class_scores(model, x)[0]
+        (gradient,) = torch.autograd.grad(scores[int(scores.argmax()) if target is None else target], x)
+    return gradient[0].abs().sum(0)

@@ -65,3 +65,15 @@ def test_stack_closed_form_equals_autograd():
     for layers in ([(3, 2, 1)], [(3, 2, 1), (3, 2, 1)], [(5, 3, 0), (2, 2, 0), (3, 1, 1)], [(1, 2, 0), (3, 2, 0)]):
         line = coverage_1d_stack_closed_form(33, layers)
         np.testing.assert_array_equal(coverage(33, layers), np.outer(line, line))
+
+
+def test_shipped_resnet_gradient_on_a_plain_input_shows_the_stride_grid():
+    import torch
+
+    from models import checkpoints
+    from models.probes import class_input_gradient
+    from tests.shipped import RESNET20
+
+    model, _ = checkpoints.load(RESNET20)
+    saliency = class_input_gradient(model, torch.zeros(1, 3, 32, 32)).numpy()
+    assert stride_peak_strength(saliency, 2) > 3

@@ -9,7 +9,10 @@ import plotly.graph_objects as go
 from matplotlib import colormaps
 from plotly.subplots import make_subplots
 
-HEAT = "inferno"   # sequential: Grad-CAM is non-negative
+from viz.feature_maps import SEQUENTIAL
+
+# Grad-CAM is non-negative: the app's sequential scale, by its matplotlib name for the overlays.
+HEAT = SEQUENTIAL.lower()
 
 
 def as_rgb(image: np.ndarray) -> np.ndarray:
@@ -33,7 +36,7 @@ def picture_row(pictures: Sequence[np.ndarray], titles: Sequence[str], height: i
         if picture.ndim == 3:
             fig.add_trace(go.Image(z=picture, hovertemplate="row %{y}, col %{x}<extra></extra>"), 1, column)
         else:
-            fig.add_trace(go.Heatmap(z=picture, colorscale=HEAT.capitalize(), zmin=0, zmax=1, showscale=False,
+            fig.add_trace(go.Heatmap(z=picture, colorscale=SEQUENTIAL, zmin=0, zmax=1, showscale=False,
                                      hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>"), 1, column)
             fig.update_yaxes(autorange="reversed", row=1, col=column)
         fig.update_yaxes(scaleanchor=f"x{column}" if column > 1 else "x", visible=False, row=1, col=column)
