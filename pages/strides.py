@@ -113,8 +113,10 @@ elif picked is not None:
                                         height=280), width="stretch")
         st.markdown(f"Peak strength at period 2: **{stride_peak_strength(saliency, 2):.1f}**, at period 4: "
                     f"**{stride_peak_strength(saliency, 4):.1f}** (about 1: no peak).")
-    st.caption("On a photo, the picture's own edges dominate the gradient and mostly hide the grid; "
-               "on a plain input, what is left is the pattern the net's strides add on their own.")
+    st.caption("On a photo, the picture's own edges dominate the gradient and hide the grid; on a plain "
+               "input it is easier to measure. In a ResNet the 3×3 convolutions around each stride-2 layer "
+               "smooth much of it away — compare the upsampler below, whose transposed convolution paints it "
+               "plainly.")
 
 # --- Live experiment ------------------------------------------------------------------------------------
 st.subheader("Experiment: train two upsamplers")

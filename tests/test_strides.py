@@ -67,7 +67,7 @@ def test_stack_closed_form_equals_autograd():
         np.testing.assert_array_equal(coverage(33, layers), np.outer(line, line))
 
 
-def test_shipped_resnet_gradient_on_a_plain_input_shows_the_stride_grid():
+def test_shipped_resnet_gradient_on_a_plain_input_shows_the_period_4_grid():
     import torch
 
     from models import checkpoints
@@ -75,5 +75,6 @@ def test_shipped_resnet_gradient_on_a_plain_input_shows_the_stride_grid():
     from tests.shipped import RESNET20
 
     model, _ = checkpoints.load(RESNET20)
-    saliency = class_input_gradient(model, torch.zeros(1, 3, 32, 32)).numpy()
-    assert stride_peak_strength(saliency, 2) > 3
+    strengths = [stride_peak_strength(class_input_gradient(model, torch.zeros(1, 3, 32, 32), c).numpy(), 4)
+                 for c in range(10)]
+    assert np.mean(strengths) > 2.5   # measured: 3.3 on average over the classes (1 = no peak)
