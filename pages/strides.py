@@ -132,13 +132,16 @@ st.markdown(
 def experiment(steps: int) -> dict:
     train_set, test_set = data.load("mnist", train=True), data.load("mnist", train=False)
     results = {}
+    blank_input = torch.zeros(1, 1, 14, 14)
     for mode in UPSAMPLERS:
+        untrained, _ = train_upsampler(mode, train_set, 0)
         net, losses = train_upsampler(mode, train_set, steps, device=default_device())
         with torch.no_grad():
             digits = net(halve(test_set.images[:4]))[:, 0].numpy()
-            blank = net(torch.zeros(1, 1, 14, 14))[0, 0].numpy()
-        results[mode] = {"losses": losses, "digits": digits, "blank": blank,
-                         "peak": stride_peak_strength(blank, 2)}
+            blank = net(blank_input)[0, 0].numpy()
+            blank_untrained = untrained(blank_input)[0, 0].numpy()
+        results[mode] = {"losses": losses, "digits": digits, "blank": blank, "blank_untrained": blank_untrained,
+                         "peak": stride_peak_strength(blank, 2), "peak_untrained": stride_peak_strength(blank_untrained, 2)}
     return results
 
 
@@ -153,13 +156,17 @@ if st.button("Train both", key="sd_train") or st.session_state.get("sd_trained_s
         st.plotly_chart(loss_curves({m: r["losses"] for m, r in results.items()}, "Reconstruction loss"),
                         width="stretch")
         for mode, result in results.items():
-            columns = st.columns([3, 1, 1])
+            columns = st.columns([2.4, 1, 1, 1])
             columns[0].plotly_chart(map_grid(np.clip(result["digits"], 0, 1), list(range(4)),
                                              f"{mode}: test digits rebuilt", signed=False, limit=1.0),
                                     width="stretch")
-            columns[1].plotly_chart(gradient_map(result["blank"], "on a blank input"), width="stretch")
-            columns[2].plotly_chart(gradient_map(np.log1p(spectrum(result["blank"])), "its spectrum"),
+            columns[1].plotly_chart(gradient_map(result["blank_untrained"], "blank input, untrained", height=260),
                                     width="stretch")
-            st.caption(f"{mode}: peak strength at period 2 on the blank input = **{result['peak']:.1f}**")
+            columns[2].plotly_chart(gradient_map(result["blank"], f"blank input, {steps} steps", height=260),
+                                    width="stretch")
+            columns[3].plotly_chart(gradient_map(np.log1p(spectrum(result["blank"])), "its spectrum", height=260),
+                                    width="stretch")
+            st.caption(f"{mode}: peak strength at period 2 on the blank input = **{result['peak_untrained']:.1f}** "
+                       f"untrained, **{result['peak']:.1f}** after {steps} steps (about 1: no peak)")
 else:
     st.info(f"Press **Train both** to run {steps} steps for each net (on a 2-core CPU about a second per 10 steps).")

@@ -376,3 +376,10 @@ def test_a_stale_card_is_ignored_and_the_checkpoint_read(user_trained_mnist, mon
     monkeypatch.setenv("CNN_LAB_RUNS", str(user_trained_mnist))
     labels = [e.label for e in ui_models.catalogue()[0]]
     assert "my tiny net" in labels and "a lie" not in labels
+
+
+def test_gradcam_page_cifar_every_layer(data_available):
+    layers = run("pages/gradcam.py", gc_dataset="CIFAR-10").selectbox(key="gc_layer_cifar10").options
+    for layer in layers:
+        at = run("pages/gradcam.py", gc_dataset="CIFAR-10", gc_layer_cifar10=layer)
+        assert "Grad-CAM for" in _chart_titles(at)
