@@ -124,7 +124,7 @@ st.markdown(
     "Both nets learn to rebuild 28×28 MNIST digits from 14×14 ones, with the same layers except "
     "the upsampling step: a stride-2, 3×3 **transposed conv**, or **resize + conv**. We train both "
     "with the same batches and compare what they paint on a blank input — the pattern they add "
-    "on their own."
+    "on their own — before training and after."
 )
 
 
@@ -160,11 +160,11 @@ if st.button("Train both", key="sd_train") or st.session_state.get("sd_trained_s
             columns[0].plotly_chart(map_grid(np.clip(result["digits"], 0, 1), list(range(4)),
                                              f"{mode}: test digits rebuilt", signed=False, limit=1.0),
                                     width="stretch")
-            columns[1].plotly_chart(gradient_map(result["blank_untrained"], "blank input, untrained", height=260),
+            columns[1].plotly_chart(gradient_map(result["blank_untrained"], "untrained", height=240,
+                                                 signed=True), width="stretch")
+            columns[2].plotly_chart(gradient_map(result["blank"], f"{steps} steps", height=240, signed=True),
                                     width="stretch")
-            columns[2].plotly_chart(gradient_map(result["blank"], f"blank input, {steps} steps", height=260),
-                                    width="stretch")
-            columns[3].plotly_chart(gradient_map(np.log1p(spectrum(result["blank"])), "its spectrum", height=260),
+            columns[3].plotly_chart(gradient_map(np.log1p(spectrum(result["blank"])), "its spectrum", height=240),
                                     width="stretch")
             st.caption(f"{mode}: peak strength at period 2 on the blank input = **{result['peak_untrained']:.1f}** "
                        f"untrained, **{result['peak']:.1f}** after {steps} steps (about 1: no peak)")

@@ -74,9 +74,13 @@ def image_with_patch(image: np.ndarray, patch: tuple[float, float, float, float]
     return fig
 
 
-def gradient_map(gradient: np.ndarray, title: str, height: int = 320) -> go.Figure:
-    fig = go.Figure(go.Heatmap(z=np.asarray(gradient), colorscale=SEQUENTIAL, zmin=0,
-                               colorbar=dict(thickness=12),
+def gradient_map(values: np.ndarray, title: str, height: int = 320, signed: bool = False) -> go.Figure:
+    """One 2-D map (a gradient, a spectrum, a net's output): sequential from zero, or
+    diverging around zero when `signed`."""
+    values = np.asarray(values, dtype=float)
+    top = max(float(np.abs(values).max()), 1e-12)
+    scale = dict(colorscale=DIVERGING, zmin=-top, zmax=top) if signed else dict(colorscale=SEQUENTIAL, zmin=0)
+    fig = go.Figure(go.Heatmap(z=values, colorbar=dict(thickness=12), **scale,
                                hovertemplate="row %{y}, col %{x}: %{z:.2e}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", scaleanchor="x", visible=False)
     fig.update_xaxes(visible=False, constrain="domain")
