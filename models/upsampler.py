@@ -4,6 +4,8 @@ resizing followed by a convolution."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -38,9 +40,12 @@ def halve(images: torch.Tensor) -> torch.Tensor:
 
 
 def train_upsampler(mode: str, data: ImageSet, steps: int, seed: int = 0, batch_size: int = 64,
-                    kernel: int = 3, device: torch.device | str = "cpu") -> tuple[Upsampler, list[float]]:
+                    kernel: int = 3, device: torch.device | str = "cpu",
+                    on_step: Callable[[int], None] | None = None,
+                    should_stop: Callable[[], bool] | None = None) -> tuple[Upsampler, list[float]]:
     """A few hundred Adam steps of mean-squared reconstruction on `device`; returns the model
-    (eval mode, on the CPU) and the loss per step. The batches depend only on the seed."""
+    (eval mode, on the CPU) and the loss per step. The batches depend only on the seed.
+    `on_step(step)` is called after each step; `should_stop()` ends the run early."""
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -48,11 +53,43 @@ def train_upsampler(mode: str, data: ImageSet, steps: int, seed: int = 0, batch_
     images = data.images.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     losses = []
-    for _ in range(steps):
+    for step in range(steps):
+        if should_stop is not None and should_stop():
+            break
         batch = torch.randint(0, len(data), (batch_size,), generator=generator).to(device)
         loss = F.mse_loss(model(halve(images[batch])), images[batch].float() / 255)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         losses.append(loss.detach())
+        if on_step is not None:
+            on_step(step + 1)
     return model.cpu().eval(), [float(loss) for loss in losses]
+
+
+def checkerboard_experiment(train_set: ImageSet, test_set: ImageSet, steps: int,
+                            device: torch.device | str = "cpu", report: Callable[..., None] | None = None,
+                            should_stop: Callable[[], bool] | None = None) -> dict:
+    """Train both upsamplers with the same batches; for each, the loss curve, four rebuilt
+    test digits, and what it paints on a blank input before and after training, with the
+    period-2 peak strength of that picture. Stopped early, the runs keep the steps done."""
+    from models.strides import stride_peak_strength
+
+    results = {}
+    blank_input = torch.zeros(1, 1, 14, 14)
+    for index, mode in enumerate(UPSAMPLERS):
+        def on_step(step: int, index: int = index, mode: str = mode) -> None:
+            if report is not None:
+                report(mode=mode, step=step, fraction=(index * steps + step) / (len(UPSAMPLERS) * steps))
+
+        untrained, _ = train_upsampler(mode, train_set, 0)
+        net, losses = train_upsampler(mode, train_set, steps, device=device, on_step=on_step,
+                                      should_stop=should_stop)
+        with torch.no_grad():
+            blank = net(blank_input)[0, 0].numpy()
+            blank_untrained = untrained(blank_input)[0, 0].numpy()
+            digits = net(halve(test_set.images[:4]))[:, 0].numpy()
+        results[mode] = {"losses": losses, "digits": digits, "blank": blank, "blank_untrained": blank_untrained,
+                         "peak": stride_peak_strength(blank, 2),
+                         "peak_untrained": stride_peak_strength(blank_untrained, 2)}
+    return results

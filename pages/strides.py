@@ -11,7 +11,8 @@ from models.strides import (
     coverage, coverage_1d_stack_closed_form, spectrum, stride_peak_strength, transposed_overlap,
 )
 from models.train import default_device
-from models.upsampler import UPSAMPLERS, halve, train_upsampler
+from models.upsampler import checkerboard_experiment
+from ui import jobs
 from ui import models as ui_models
 from ui.inputs import TEST_IMAGE, pick_image
 from viz.charts import coverage_strip, loss_curves
@@ -128,45 +129,39 @@ st.markdown(
 )
 
 
-@st.cache_data(show_spinner="Training both upsamplers…", max_entries=8)
-def experiment(steps: int) -> dict:
+def run_experiment(steps: int):
     train_set, test_set = data.load("mnist", train=True), data.load("mnist", train=False)
-    results = {}
-    blank_input = torch.zeros(1, 1, 14, 14)
-    for mode in UPSAMPLERS:
-        untrained, _ = train_upsampler(mode, train_set, 0)
-        net, losses = train_upsampler(mode, train_set, steps, device=default_device())
-        with torch.no_grad():
-            digits = net(halve(test_set.images[:4]))[:, 0].numpy()
-            blank = net(blank_input)[0, 0].numpy()
-            blank_untrained = untrained(blank_input)[0, 0].numpy()
-        results[mode] = {"losses": losses, "digits": digits, "blank": blank, "blank_untrained": blank_untrained,
-                         "peak": stride_peak_strength(blank, 2), "peak_untrained": stride_peak_strength(blank_untrained, 2)}
-    return results
+
+    def job(ctx):
+        return checkerboard_experiment(train_set, test_set, steps, default_device(), ctx.report, ctx.should_stop)
+    return job
+
+
+def show_results(results: dict) -> None:
+    steps = len(next(iter(results.values()))["losses"])
+    st.plotly_chart(loss_curves({m: r["losses"] for m, r in results.items()}, "Reconstruction loss"),
+                    width="stretch")
+    for mode, result in results.items():
+        columns = st.columns([2.4, 1, 1, 1])
+        columns[0].plotly_chart(map_grid(np.clip(result["digits"], 0, 1), list(range(4)),
+                                         f"{mode}: test digits rebuilt", signed=False, limit=1.0), width="stretch")
+        columns[1].plotly_chart(gradient_map(result["blank_untrained"], "untrained", height=240, signed=True),
+                                width="stretch")
+        columns[2].plotly_chart(gradient_map(result["blank"], f"{steps} steps", height=240, signed=True),
+                                width="stretch")
+        columns[3].plotly_chart(gradient_map(np.log1p(spectrum(result["blank"])), "its spectrum", height=240),
+                                width="stretch")
+        st.caption(f"{mode}: peak strength at period 2 on the blank input = **{result['peak_untrained']:.1f}** "
+                   f"untrained, **{result['peak']:.1f}** after {steps} steps (about 1: no peak)")
 
 
 steps = st.select_slider("Training steps", [50, 100, 200, 400], 100, key="sd_steps")
-if st.button("Train both", key="sd_train") or st.session_state.get("sd_trained_steps") == steps:
-    st.session_state["sd_trained_steps"] = steps
+if st.button("Train both", key="sd_train"):
     try:
-        results = experiment(steps)
+        jobs.start("sd_job", f"checkerboard upsamplers, {steps} steps", run_experiment(steps))
     except data.DataError as error:
         st.error(f"The MNIST data is not available here. {error}")
-    else:
-        st.plotly_chart(loss_curves({m: r["losses"] for m, r in results.items()}, "Reconstruction loss"),
-                        width="stretch")
-        for mode, result in results.items():
-            columns = st.columns([2.4, 1, 1, 1])
-            columns[0].plotly_chart(map_grid(np.clip(result["digits"], 0, 1), list(range(4)),
-                                             f"{mode}: test digits rebuilt", signed=False, limit=1.0),
-                                    width="stretch")
-            columns[1].plotly_chart(gradient_map(result["blank_untrained"], "untrained", height=240,
-                                                 signed=True), width="stretch")
-            columns[2].plotly_chart(gradient_map(result["blank"], f"{steps} steps", height=240, signed=True),
-                                    width="stretch")
-            columns[3].plotly_chart(gradient_map(np.log1p(spectrum(result["blank"])), "its spectrum", height=240),
-                                    width="stretch")
-            st.caption(f"{mode}: peak strength at period 2 on the blank input = **{result['peak_untrained']:.1f}** "
-                       f"untrained, **{result['peak']:.1f}** after {steps} steps (about 1: no peak)")
-else:
-    st.info(f"Press **Train both** to run {steps} steps for each net (on a 2-core CPU about a second per 10 steps).")
+if "sd_job" not in st.session_state:
+    st.info(f"Press **Train both** to run {steps} steps for each net (on a 2-core CPU about a second per "
+            "10 steps; on a GPU, much less).")
+jobs.follow("sd_job", show_results, lambda p: f"{p.get('mode', 'starting')}: step {p.get('step', 0)}")

@@ -334,12 +334,25 @@ def test_strides_page_stack_too_deep_for_the_input_gets_a_message():
     assert any("Nothing to show" in e.value for e in at.error)
 
 
-def test_strides_page_trains_both_upsamplers(data_available):
+def _run_until(at, condition, timeout=120):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition(at):
+        assert time.monotonic() < deadline, "the page never got there"
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_strides_page_trains_both_upsamplers_on_the_worker(data_available):
     at = run("pages/strides.py", sd_steps=50)
     at.button(key="sd_train").click().run()
     assert not at.exception
+    _run_until(at, lambda at: len([c for c in at.caption if "peak strength" in c.value]) == 2)
     peaks = [c.value for c in at.caption if "peak strength" in c.value]
-    assert len(peaks) == 2
+    assert "transposed conv" in peaks[0] and "untrained" in peaks[0]
     assert any("Peak strength at period 2" in m.value for m in at.markdown)   # the ResNet's input gradient
 
 
@@ -383,3 +396,11 @@ def test_gradcam_page_cifar_every_layer(data_available):
     for layer in layers:
         at = run("pages/gradcam.py", gc_dataset="CIFAR-10", gc_layer_cifar10=layer)
         assert "Grad-CAM for" in _chart_titles(at)
+
+
+def test_strides_experiment_can_be_stopped(data_available):
+    at = run("pages/strides.py", sd_steps=400)
+    at.button(key="sd_train").click().run()
+    _run_until(at, lambda at: any(b.key == "sd_job_stop" for b in at.button))
+    at.button(key="sd_job_stop").click().run()
+    _run_until(at, lambda at: any("stopped before it finished" in w.value for w in at.warning))

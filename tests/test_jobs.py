@@ -1,0 +1,86 @@
+import threading
+import time
+
+from models.jobs import DONE, FAILED, QUEUED, RUNNING, STOPPED, Worker
+
+
+def _wait(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def _steps(n, pause=0.01):
+    def run(ctx):
+        for step in range(n):
+            if ctx.should_stop():
+                return step
+            ctx.report(step=step + 1)
+            time.sleep(pause)
+        return n
+    return run
+
+
+def test_a_job_runs_reports_and_keeps_its_result():
+    worker = Worker()
+    job = worker.submit("count", "teacher", _steps(5))
+    _wait(lambda: job.status == DONE)
+    assert job.result == 5 and job.snapshot()["progress"] == {"step": 5}
+    assert job.snapshot()["seconds"] > 0
+
+
+def test_jobs_queue_and_never_overlap():
+    worker = Worker()
+    release = threading.Event()
+    first = worker.submit("first", "a", lambda ctx: release.wait(5))
+    second = worker.submit("second", "b", _steps(3))
+    _wait(lambda: first.status == RUNNING)
+    assert second.status == QUEUED and worker.queue_position(second.id) == 1
+    release.set()
+    _wait(lambda: second.status == DONE)
+    (id1, start1, end1), (id2, start2, end2) = worker.log
+    assert (id1, id2) == (first.id, second.id) and end1 <= start2
+
+
+def test_stopping_the_running_job_starts_the_next():
+    worker = Worker()
+    first = worker.submit("long", "a", _steps(10_000))
+    second = worker.submit("short", "b", _steps(2))
+    _wait(lambda: first.status == RUNNING and first.progress.get("step", 0) > 2)
+    worker.stop(first.id)
+    _wait(lambda: second.status == DONE)
+    assert first.status == STOPPED and first.result < 10_000
+
+
+def test_a_queued_job_can_be_taken_off_the_queue():
+    worker = Worker()
+    release = threading.Event()
+    worker.submit("blocker", "a", lambda ctx: release.wait(5))
+    queued = worker.submit("never", "b", _steps(1))
+    worker.stop(queued.id)
+    assert queued.status == STOPPED and worker.queue_position(queued.id) is None
+    release.set()
+
+
+def test_a_job_whose_page_went_away_is_stopped():
+    worker = Worker()
+    job = worker.submit("orphan", "a", _steps(10_000), heartbeat_timeout=0.3)
+    _wait(lambda: job.status == RUNNING)
+    for _ in range(5):            # the page polls for a while...
+        job.heartbeat()
+        time.sleep(0.1)
+    assert job.status == RUNNING
+    _wait(lambda: job.status == STOPPED, timeout=3)   # ...then the tab is closed
+
+
+def test_a_failing_job_is_reported_and_the_worker_goes_on():
+    worker = Worker()
+
+    def boom(ctx):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2 GiB")
+
+    failed = worker.submit("boom", "a", boom)
+    after = worker.submit("after", "a", _steps(1))
+    _wait(lambda: after.status == DONE)
+    assert failed.status == FAILED and "ran out of memory" in failed.error

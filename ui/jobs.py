@@ -1,0 +1,54 @@
+"""Starting long work on the process's one worker (models.jobs) and following it from a page:
+queue position, a progress bar and a Stop button while it runs, the result when it is done.
+The page polls with a fragment; each poll tells the worker the page is still there."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from models.jobs import DONE, FAILED, QUEUED, RUNNING, JobContext, worker
+
+
+def start(key: str, name: str, function: Callable[[JobContext], Any]) -> None:
+    """Queue `function` under `name`; the page finds it again by session-state `key`."""
+    context = get_script_run_ctx()
+    owner = context.session_id if context else "?"
+    st.session_state[key] = worker().submit(name, owner, function).id
+
+
+def follow(key: str, show_result: Callable[[Any], None], progress_text: Callable[[dict], str]) -> None:
+    """Show the job started under `key`: waiting, running (polled every second) or finished."""
+    job = worker().get(st.session_state.get(key, -1))
+    if job is None:
+        return
+    active = job.status in (QUEUED, RUNNING)
+
+    @st.fragment(run_every=1.0 if active else None)
+    def panel() -> None:
+        job.heartbeat()
+        status = job.status
+        if active and status not in (QUEUED, RUNNING):
+            st.rerun(scope="app")   # finished since the last poll: draw the result once, stop polling
+        if status == QUEUED:
+            running = worker().running
+            busy = f"with “{running.name}”" if running else ""
+            st.info(f"The worker is busy {busy}: your run is number {worker().queue_position(job.id)} in the queue.")
+        elif status == RUNNING:
+            snapshot = job.snapshot()
+            st.progress(min(1.0, snapshot["progress"].get("fraction", 0.0)),
+                        text=f"{progress_text(snapshot['progress'])} · {snapshot['seconds']:.0f} s")
+        if status in (QUEUED, RUNNING):
+            if st.button("Stop", key=f"{key}_stop", icon=":material/stop:"):
+                worker().stop(job.id)
+        elif status == DONE:
+            show_result(job.result)
+        elif status == FAILED:
+            st.error(f"The run failed: {job.error}")
+        else:
+            st.warning("The run was stopped before it finished.")
+
+    panel()
