@@ -21,6 +21,10 @@ PAGES = {
         st.Page("pages/strides.py", title="Strides and the checkerboard", icon=":material/grid_4x4:",
                 url_path="strides"),
     ],
+    "Training dynamics": [
+        st.Page("pages/batch_norm.py", title="Batch norm", icon=":material/stacked_line_chart:",
+                url_path="batch-norm"),
+    ],
 }
 
 page = st.navigation(PAGES)

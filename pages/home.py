@@ -36,6 +36,12 @@ SECTIONS = {
          "checkerboards, the grid hidden in a trained ResNet's gradients, and a live race between "
          "two upsamplers."),
     ],
+    "Training dynamics": [
+        ("pages/batch_norm.py", "Batch norm", ":material/stacked_line_chart:",
+         "Train the same net with and without BatchNorm side by side and watch what each layer "
+         "receives drift (or not); train vs eval mode; what BatchNorm, LayerNorm, InstanceNorm and "
+         "GroupNorm average over."),
+    ],
 }
 
 for section, pages in SECTIONS.items():

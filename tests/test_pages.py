@@ -51,7 +51,8 @@ def test_navigating_to_each_page_through_the_app():
                         ("pages/convolution.py", "Convolution, step by step"),
                         ("pages/feature_maps.py", "Feature maps before and after ReLU"),
                         ("pages/gradcam.py", "Grad-CAM: where does the net look?"),
-                        ("pages/strides.py", "Strides and the checkerboard")):
+                        ("pages/strides.py", "Strides and the checkerboard"),
+                        ("pages/batch_norm.py", "Batch norm and the shifting distributions")):
         at.switch_page(page).run()
         assert not at.exception, [e.value for e in at.exception]
         assert at.title[0].value == title
@@ -404,3 +405,22 @@ def test_strides_experiment_can_be_stopped(data_available):
     _run_until(at, lambda at: any(b.key == "sd_job_stop" for b in at.button))
     at.button(key="sd_job_stop").click().run()
     _run_until(at, lambda at: any("stopped before it finished" in w.value for w in at.warning))
+
+
+def test_batch_norm_page_trains_twins_and_shows_every_chart(data_available):
+    at = run("pages/batch_norm.py", bn_steps=100, bn_record=20)
+    assert len(at.metric) == 3 and at.metric[1].value != at.metric[0].value   # train vs eval mode differ
+    table = [d.value for d in at.dataframe if "method" in d.value.columns][0]
+    assert table["largest |mean| of a group"].abs().max() < 1e-4
+    at.button(key="bn_train").click().run()
+    _run_until(at, lambda at: any("How far each layer" in m.value for m in at.markdown))
+    titles = _chart_titles(at)
+    assert "Test accuracy during training" in titles and "15–85% band" in titles and "Values entering" in titles
+    shifts = [d.value for d in at.dataframe if "with BN" in d.value.columns][0]
+    assert len(shifts) == 6 and (shifts["without BN"] > shifts["with BN"]).mean() >= 0.5
+
+
+def test_batch_norm_page_spoiled_running_means_hurt():
+    at = run("pages/batch_norm.py", bn_spoil=2.0)
+    spoiled = float(at.metric[2].value.rstrip("%"))
+    assert spoiled < 50

@@ -1,0 +1,144 @@
+import copy
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+
+from models import data
+from models.bn_shift import TWINS, normalisation_groups, normalise_by, train_twins
+from models.train import default_device, evaluate
+from ui import jobs
+from ui import models as ui_models
+from viz.batch_norm import accuracy_curves, group_map, histograms, percentile_bands
+
+st.title("Batch norm and the shifting distributions")
+st.markdown(
+    "Ioffe and Szegedy (2015) argued that while earlier layers learn, the distribution that "
+    "each later layer receives keeps moving — the *internal covariate shift* — and that "
+    "normalising every layer's input per batch (BatchNorm) steadies it and speeds training up. "
+    "**What to notice:** train the same net with and without BN, from the same weights on the "
+    "same batches; the net with BN learns faster, and the bands of what its nonlinearities "
+    "receive stay put while the other net's drift."
+)
+
+on_gpu = default_device().type == "cuda"
+controls = st.columns(4)
+kind = controls[0].selectbox("Twin nets", TWINS, key="bn_kind")
+step_options = [200, 500, 1000, 2000, 5000] if on_gpu else [100, 200, 300, 500, 1000]
+steps = controls[1].select_slider("Steps", step_options, 500 if on_gpu else 300, key="bn_steps")
+lr = controls[2].select_slider("Learning rate (SGD)", [0.005, 0.01, 0.02, 0.05, 0.1, 0.2], 0.05, key="bn_lr")
+record_every = controls[3].select_slider("Record every … steps", [5, 10, 20, 50], 20, key="bn_record")
+if not on_gpu:
+    st.caption("No GPU here: runs are kept short (a few hundred steps, about 30 steps a second on 2 cores).")
+
+
+def twin_run(kind, steps, lr, record_every):
+    train_set, test_set = data.load("mnist", train=True), data.load("mnist", train=False)
+
+    def job(ctx):
+        return train_twins(kind, train_set, test_set, steps, lr=lr, record_every=record_every,
+                           device=default_device(), report=ctx.report, should_stop=ctx.should_stop)
+    return job
+
+
+def show_history(history) -> None:
+    if history.stopped:
+        st.info(f"Stopped after {history.steps[-1]} steps: here is what was recorded until then.")
+    nets = history.nets
+    st.plotly_chart(accuracy_curves(history.steps, {n: h.test_accuracy for n, h in nets.items()}), width="stretch")
+    with_bn, without_bn = nets["with BN"], nets["without BN"]
+    count = len(with_bn.layers)
+    if not with_bn.percentiles or len(history.steps) < 2:
+        st.warning("Too few snapshots to show: let the run go longer or record more often.")
+        return
+    shifts = pd.DataFrame({
+        "layer": [f"{i + 1}" for i in range(count)],
+        "with BN": [with_bn.shift(layer) for layer in with_bn.layers],
+        "without BN": [without_bn.shift(layer) for layer in without_bn.layers],
+    })
+    left, right = st.columns([1, 2], gap="large")
+    with left:
+        st.markdown("**How far each layer's input moved** between snapshots (mean change of its "
+                    "15/50/85th percentiles, in units of its first 15–85 spread):")
+        st.dataframe(shifts.round(3), hide_index=True, width="stretch")
+    with right:
+        index = st.selectbox("Nonlinearity", range(count), key="bn_layer",
+                             format_func=lambda i: f"{i + 1}: {with_bn.layers[i]} / {without_bn.layers[i]}")
+        pair = {"with BN": with_bn.layers[index], "without BN": without_bn.layers[index]}
+        st.plotly_chart(percentile_bands(history.steps, {n: np.array(nets[n].percentiles[layer])
+                                                         for n, layer in pair.items()},
+                                         f"Input of nonlinearity {index + 1}: median and 15–85% band"),
+                        width="stretch")
+    moment = st.select_slider("Snapshot (step)", list(range(len(history.steps))), len(history.steps) - 1,
+                              format_func=lambda i: str(history.steps[i]), key="bn_moment")
+    st.plotly_chart(histograms({n: nets[n].samples[layer][moment].numpy() for n, layer in pair.items()},
+                               f"Values entering nonlinearity {index + 1} at step {history.steps[moment]}"),
+                    width="stretch")
+
+
+if st.button("Train both nets", key="bn_train", icon=":material/play_arrow:"):
+    try:
+        jobs.start("bn_job", f"BN twins: {kind}, {steps} steps", twin_run(kind, steps, lr, record_every))
+    except data.DataError as error:
+        st.error(f"The MNIST data is not available here. {error}")
+if "bn_job" not in st.session_state:
+    st.info("Press **Train both nets** to start.")
+jobs.follow("bn_job", show_history, lambda p: f"step {p.get('step', 0)} of {steps}")
+
+# --- Train mode vs eval mode ---------------------------------------------------------------------
+st.subheader("Train mode and eval mode")
+st.markdown(
+    "In training, BN normalises with the statistics of the *current batch*; in evaluation it uses "
+    "running averages collected during training. A batch of one image has no spread to measure, "
+    "so in train mode BN flattens everything — and if the running averages are wrong, the "
+    "trained net's predictions fall apart."
+)
+model, metadata = ui_models.require("mnist")
+try:
+    test_set = data.load("mnist", train=False)
+except data.DataError as error:
+    st.error(f"The MNIST test set is not available here. {error}")
+    st.stop()
+sample = data.ImageSet("mnist", test_set.images[:1000], test_set.labels[:1000], test_set.classes)
+probe = copy.deepcopy(model)
+single = data.normalise(sample.images[:1], sample.mean, sample.std)
+with torch.no_grad():
+    eval_scores = torch.softmax(probe.eval()(single), 1)[0]
+    train_scores = torch.softmax(probe.train()(single), 1)[0]   # copy: the shared model's statistics are untouched
+probe.eval()
+shift = st.slider("Spoil the running means: add this to every BN layer's running mean", 0.0, 3.0, 1.0, 0.25,
+                  key="bn_spoil")
+spoiled = copy.deepcopy(model)
+for module in spoiled.modules():
+    if isinstance(module, torch.nn.BatchNorm2d):
+        module.running_mean += shift
+columns = st.columns(3)
+columns[0].metric("One image, eval mode: confidence in the right class",
+                  f"{eval_scores[int(sample.labels[0])]:.1%}")
+columns[1].metric("The same image alone in train mode", f"{train_scores[int(sample.labels[0])]:.1%}")
+columns[2].metric(f"Accuracy on 1,000 test images with running means + {shift:g}",
+                  f"{evaluate(spoiled, sample):.1%}", delta=f"{evaluate(spoiled, sample) - evaluate(model, sample):+.1%}")
+
+# --- Which axes ----------------------------------------------------------------------------------
+st.subheader("BatchNorm, LayerNorm, InstanceNorm, GroupNorm: what is averaged")
+st.markdown(
+    "All four subtract a mean and divide by a standard deviation over an (N, C, H, W) tensor; they "
+    "differ in *which* values share those statistics. Each grid is a batch of 4 samples × 6 channels; "
+    "cells of one colour (with all their H×W pixels) are normalised together."
+)
+methods = ["BatchNorm", "LayerNorm", "InstanceNorm", "GroupNorm"]
+figures = st.columns(4)
+x = torch.randn(4, 6, 5, 5, generator=torch.Generator().manual_seed(0)) * 3 + 2
+check = []
+for column, method in zip(figures, methods):
+    ids = normalisation_groups(method, 4, 6, groups=2)
+    column.plotly_chart(group_map(ids.numpy(), method + (" (2 groups)" if method == "GroupNorm" else "")),
+                        width="stretch")
+    y = normalise_by(method, x, groups=2)
+    means = [y[ids == g].mean().item() for g in ids.unique()]
+    stds = [y[ids == g].std(unbiased=False).item() for g in ids.unique()]
+    check.append({"method": method, "groups": len(means), "largest |mean| of a group": max(map(abs, means)),
+                  "std of each group": f"{min(stds):.4f} … {max(stds):.4f}"})
+st.dataframe(pd.DataFrame(check), hide_index=True, width="stretch")
+st.caption("The check: a random tensor (mean 2, std 3) normalised each way — every group ends with mean 0 and std 1.")
