@@ -212,3 +212,17 @@ def normalise_by(method: str, x: torch.Tensor, groups: int = 2) -> torch.Tensor:
     if method == "GroupNorm":
         return F.group_norm(x, groups)
     raise ValueError(f"unknown method {method!r}")
+
+
+def history_as_json(history: TwinHistory) -> str:
+    """The recorded run without the raw samples: steps, accuracies, percentiles, shifts."""
+    import json
+
+    return json.dumps({
+        "steps": history.steps,
+        "stopped": history.stopped,
+        "nets": {name: {"layers": net.layers, "test_accuracy": net.test_accuracy,
+                        "percentiles_15_50_85": net.percentiles,
+                        "shift": {layer: net.shift(layer) for layer in net.layers}}
+                 for name, net in history.nets.items()},
+    }, indent=1)

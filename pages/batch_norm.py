@@ -6,7 +6,7 @@ import streamlit as st
 import torch
 
 from models import data
-from models.bn_shift import TWINS, normalisation_groups, normalise_by, train_twins
+from models.bn_shift import TWINS, history_as_json, normalisation_groups, normalise_by, train_twins
 from models.train import default_device, evaluate
 from ui import jobs
 from ui import models as ui_models
@@ -29,8 +29,9 @@ step_options = [200, 500, 1000, 2000, 5000] if on_gpu else [100, 200, 300, 500, 
 steps = controls[1].select_slider("Steps", step_options, 500 if on_gpu else 300, key="bn_steps")
 lr = controls[2].select_slider("Learning rate (SGD)", [0.005, 0.01, 0.02, 0.05, 0.1, 0.2], 0.05, key="bn_lr")
 record_every = controls[3].select_slider("Record every … steps", [5, 10, 20, 50], 20, key="bn_record")
-if not on_gpu:
-    st.caption("No GPU here: runs are kept short (a few hundred steps, about 30 steps a second on 2 cores).")
+st.caption(("No GPU here: runs are kept short (a few hundred steps, about 30 steps a second on 2 cores). "
+            if not on_gpu else "") + "BN lets a net train at learning rates where the same net without it "
+           "stalls; lower the rate and the net without BN learns too, only more slowly.")
 
 
 def twin_run(kind, steps, lr, record_every):
@@ -70,6 +71,8 @@ def show_history(history) -> None:
                                                          for n, layer in pair.items()},
                                          f"Input of nonlinearity {index + 1}: median and 15–85% band"),
                         width="stretch")
+    st.download_button("Save this run (JSON)", history_as_json(history), file_name="bn-twins.json",
+                       mime="application/json", icon=":material/download:", key="bn_save")
     moment = st.select_slider("Snapshot (step)", list(range(len(history.steps))), len(history.steps) - 1,
                               format_func=lambda i: str(history.steps[i]), key="bn_moment")
     st.plotly_chart(histograms({n: nets[n].samples[layer][moment].numpy() for n, layer in pair.items()},

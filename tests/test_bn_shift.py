@@ -94,3 +94,15 @@ def test_each_normalisation_standardises_its_own_groups(method):
     for group in ids.unique():
         values = y.permute(0, 1, 2, 3)[ids == group].flatten()
         assert abs(values.mean().item()) < 1e-4 and abs(values.std(unbiased=False).item() - 1) < 1e-3
+
+
+def test_history_json_round_trips(small_mnist):
+    import json
+
+    from models.bn_shift import history_as_json
+
+    train_set, test_set = small_mnist
+    history = train_twins(TWINS[1], train_set, test_set, steps=20, record_every=10, test_images=100)
+    saved = json.loads(history_as_json(history))
+    assert saved["steps"] == [0, 10, 20]
+    assert saved["nets"]["with BN"]["test_accuracy"] == history.nets["with BN"].test_accuracy
