@@ -31,3 +31,12 @@ def naive_log_softmax(logits, dtype=np.float32) -> np.ndarray:
 def nll(logits, target: int, temperature: float = 1.0) -> float:
     """Negative log-likelihood of the target class: the net's 'unhappiness'."""
     return float(-log_softmax(logits, temperature)[target])
+
+
+def finite_scores(values) -> np.ndarray | None:
+    """Scores typed by a person -> floats, or None when any is blank, text, NaN or infinite."""
+    try:
+        scores = np.array([float(v) for v in values], dtype=float)
+    except (TypeError, ValueError):
+        return None
+    return scores if np.isfinite(scores).all() else None

@@ -49,8 +49,8 @@ with controls:
                        "score": st.column_config.NumberColumn(format="%.3f")},
         hide_index=True, key=f"scores_{source}_{st.session_state.get('softmax_index', '')}",
     )
-    scores = pd.to_numeric(edited["score"], errors="coerce").to_numpy(dtype=float)
-    if not np.isfinite(scores).all():
+    scores = softmax.finite_scores(edited["score"])
+    if scores is None:
         st.error("Every score must be a finite number (no blanks, NaN or infinity). "
                  "Showing the scores before your edit.")
         scores = np.asarray(base_scores, dtype=float)

@@ -424,3 +424,60 @@ def test_batch_norm_page_spoiled_running_means_hurt():
     at = run("pages/batch_norm.py", bn_spoil=2.0)
     spoiled = float(at.metric[2].value.rstrip("%"))
     assert spoiled < 50
+
+
+class _PlantedCode:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("touch /tmp/cnn-lab-planted-code-ran",))
+
+
+def test_app_survives_planted_broken_and_half_written_checkpoints(tmp_path, monkeypatch, user_trained_mnist):
+    import pickle
+    import shutil
+    from pathlib import Path
+
+    marker = Path("/tmp/cnn-lab-planted-code-ran")
+    marker.unlink(missing_ok=True)
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    shutil.copy(user_trained_mnist / "tiny.pt", runs / "tiny.pt")
+    with open(runs / "evil.pt", "wb") as f:
+        pickle.dump({"format": "cnn-lab-checkpoint/1", "state_dict": _PlantedCode()}, f)
+    (runs / "broken.pt").write_bytes((user_trained_mnist / "tiny.pt").read_bytes()[:700])
+    (runs / ".tiny.pt.x1y2.tmp").write_bytes(b"half a file, the server was killed here")
+    monkeypatch.setenv("CNN_LAB_RUNS", str(runs))
+
+    at = run("app.py")
+    warnings = " ".join(w.value for w in at.sidebar.warning)
+    assert "evil.pt was refused" in warnings and "broken.pt" in warnings
+    options = at.sidebar.selectbox(key="model_mnist").options
+    assert any("my tiny net" in o for o in options) and len(options) == 2   # shipped + tiny
+    assert not marker.exists()
+
+
+def test_sessions_do_not_see_each_other(data_available):
+    """Eight sessions at once, each on its own test digit: every page shows its own maps,
+    equal to what it shows when it runs alone."""
+    import threading
+
+    def maps_of(index):
+        at = run("pages/feature_maps.py", fm_mnist_index=index, fm_layer_mnist=2)
+        return [str(c.proto.spec) for c in at.get("plotly_chart")][:2], at.session_state["fm_mnist_index"]
+
+    indices = list(range(8))
+    alone = {i: maps_of(i) for i in indices}
+    together = {}
+
+    def work(i):
+        together[i] = maps_of(i)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in indices]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i in indices:
+        assert together[i] == alone[i]
+    assert len({alone[i][0][0] for i in indices}) == 8   # and they differ from each other
