@@ -23,10 +23,10 @@ from tests.e2e_server import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: 
 
 def one_start(browser) -> tuple[float, float, float]:
     start = time.perf_counter()
-    with streamlit_server() as url:
+    with streamlit_server() as server:
         healthy = time.perf_counter() - start
         page = browser.new_page()
-        page.goto(url)
+        page.goto(server.url)
         page.get_by_text("MNIST model").first.wait_for(timeout=60_000)   # home page and model list
         rendered = time.perf_counter() - start
         page.get_by_text("Training runs on").first.wait_for(timeout=60_000)   # the last line: torch loaded

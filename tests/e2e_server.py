@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,8 +28,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int
+
+
 @contextlib.contextmanager
 def streamlit_server(timeout: float = 60):
+    """Yields a Server (its url and process id) once it answers its health check."""
     port = free_port()
     log = tempfile.TemporaryFile()   # a pipe nobody reads would fill up and block the server
     process = subprocess.Popen(
@@ -51,7 +59,7 @@ def streamlit_server(timeout: float = 60):
                 log.seek(0)
                 raise RuntimeError(f"streamlit did not start on {url}: {log.read().decode()[-2000:]}")
             time.sleep(0.25)
-        yield url
+        yield Server(url, process.pid)
     finally:
         process.terminate()
         try:

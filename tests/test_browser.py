@@ -33,11 +33,11 @@ def page(data_available):
         if os.environ.get("CI"):
             pytest.fail(f"browser tests cannot run in CI: {reason}")
         pytest.skip(reason)
-    with streamlit_server() as url, sync_playwright() as playwright:
+    with streamlit_server() as server, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(60_000)
-        page.goto(url)
+        page.goto(server.url)
         _wait_for_script(page)
         yield page
         browser.close()
