@@ -40,6 +40,7 @@ async def timed(label: str, results: dict, action) -> None:
 
 async def one_student(browser, url: str, index: int, results: dict) -> None:
     context = await browser.new_context(viewport={"width": 1200, "height": 900})
+    context.set_default_timeout(TIMEOUT)
     page = await context.new_page()
 
     async def feature_maps():
