@@ -3,6 +3,7 @@
 import streamlit as st
 
 from ui.models import sidebar, sidebar_device_line
+from ui.teacher import sidebar_unlock
 
 st.set_page_config(page_title="CNN Lab", page_icon=":material/neurology:", layout="wide")
 
@@ -24,10 +25,13 @@ PAGES = {
     "Training dynamics": [
         st.Page("pages/batch_norm.py", title="Batch norm", icon=":material/stacked_line_chart:",
                 url_path="batch-norm"),
+        st.Page("pages/teacher.py", title="The training worker", icon=":material/memory:",
+                url_path="worker"),
     ],
 }
 
 page = st.navigation(PAGES)
 sidebar()
+sidebar_unlock()
 page.run()
 sidebar_device_line()   # last: it imports torch, which the first page a student sees may not need

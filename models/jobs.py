@@ -112,6 +112,14 @@ class Worker:
                 self._queue.remove(job)
                 job.status, job.finished_at = STOPPED, time.monotonic()
 
+    def move_up(self, job_id: int) -> None:
+        """Let a queued job run one place earlier."""
+        with self._lock:
+            for position, job in enumerate(self._queue):
+                if job.id == job_id and position > 0:
+                    self._queue[position - 1], self._queue[position] = job, self._queue[position - 1]
+                    return
+
     def queue_position(self, job_id: int) -> int | None:
         """1 for the next job to run; None when the job is not waiting."""
         with self._lock:

@@ -41,6 +41,9 @@ SECTIONS = {
          "Train the same net with and without BatchNorm side by side and watch what each layer "
          "receives drift (or not); train vs eval mode; what BatchNorm, LayerNorm, InstanceNorm and "
          "GroupNorm average over."),
+        ("pages/teacher.py", "The training worker", ":material/memory:",
+         "What is training right now, what waits in the queue, and the GPU's memory; the teacher "
+         "can stop or reorder runs."),
     ],
 }
 

@@ -56,7 +56,8 @@ def test_stopping_the_running_job_starts_the_next():
 def test_a_queued_job_can_be_taken_off_the_queue():
     worker = Worker()
     release = threading.Event()
-    worker.submit("blocker", "a", lambda ctx: release.wait(5))
+    blocker = worker.submit("blocker", "a", lambda ctx: release.wait(5))
+    _wait(lambda: blocker.status == RUNNING)
     queued = worker.submit("never", "b", _steps(1))
     worker.stop(queued.id)
     assert queued.status == STOPPED and worker.queue_position(queued.id) is None
@@ -84,3 +85,18 @@ def test_a_failing_job_is_reported_and_the_worker_goes_on():
     after = worker.submit("after", "a", _steps(1))
     _wait(lambda: after.status == DONE)
     assert failed.status == FAILED and "ran out of memory" in failed.error
+
+
+def test_a_queued_job_can_move_up():
+    worker = Worker()
+    release = threading.Event()
+    blocker = worker.submit("blocker", "a", lambda ctx: release.wait(5))
+    _wait(lambda: blocker.status == RUNNING)
+    first = worker.submit("first", "b", _steps(1))
+    second = worker.submit("second", "c", _steps(1))
+    worker.move_up(second.id)
+    assert [j.id for j in worker.queued()] == [second.id, first.id]
+    release.set()
+    _wait(lambda: len(worker.log) == 3)
+    ran = [job_id for job_id, _, _ in worker.log]
+    assert ran[1:] == [second.id, first.id]

@@ -481,3 +481,64 @@ def test_sessions_do_not_see_each_other(data_available):
     for i in indices:
         assert together[i] == alone[i]
     assert len({alone[i][0][0] for i in indices}) == 8   # and they differ from each other
+
+
+def test_with_a_teacher_key_students_cannot_start_training(monkeypatch):
+    from models.jobs import worker
+
+    monkeypatch.setenv("CNN_LAB_TEACHER_KEY", "owl")
+    before = len(worker()._jobs)
+    at = run("pages/strides.py", sd_steps=50)
+    at.button(key="sd_train").click().run()
+    assert any("for the teacher" in i.value for i in at.info)
+    assert "sd_job" not in at.session_state and len(worker()._jobs) == before
+
+
+def _unlock_script():
+    import streamlit as st
+
+    from ui.teacher import is_teacher, sidebar_unlock
+
+    sidebar_unlock()
+    st.write(f"teacher: {is_teacher()}")
+
+
+def test_the_teacher_unlocks_with_the_key_and_can_train(monkeypatch, data_available):
+    monkeypatch.setenv("CNN_LAB_TEACHER_KEY", "owl")
+    at = AppTest.from_function(_unlock_script, default_timeout=TIMEOUT).run()
+    assert at.markdown[-1].value == "teacher: False"
+    at.sidebar.text_input(key="teacher_key_typed").input("cat")
+    at.sidebar.button(key="teacher_unlock").click().run()
+    assert any("not the teacher key" in e.value for e in at.sidebar.error)
+    assert at.markdown[-1].value == "teacher: False"
+    at.sidebar.text_input(key="teacher_key_typed").input("owl")
+    at.sidebar.button(key="teacher_unlock").click().run()
+    assert at.markdown[-1].value == "teacher: True"
+    teacher_page = run("pages/strides.py", sd_steps=50, teacher_unlocked=True)
+    teacher_page.button(key="sd_train").click().run()
+    assert "sd_job" in teacher_page.session_state
+    _run_until(teacher_page, lambda at: len([c for c in at.caption if "peak strength" in c.value]) == 2)
+
+
+def test_without_a_key_everyone_may_train(monkeypatch):
+    monkeypatch.delenv("CNN_LAB_TEACHER_KEY", raising=False)
+    at = run("app.py")
+    assert not [t for t in at.sidebar.text_input if t.key == "teacher_key_typed"]
+
+
+def test_worker_page_shows_the_queue():
+    import threading
+
+    from models.jobs import worker
+
+    release = threading.Event()
+    blocker = worker().submit("a long demo run", "teacher-session", lambda ctx: release.wait(10))
+    waiting = worker().submit("a student's run", "student-session", lambda ctx: None)
+    try:
+        at = run("pages/teacher.py")
+        text = " ".join(m.value for m in at.markdown) + " ".join(str(e.proto) for e in at.get("progress"))
+        assert "Queue:" in text and "a long demo run" in text
+        assert any("a student's run" in m.value for m in at.markdown)
+    finally:
+        worker().stop(waiting.id)
+        release.set()

@@ -11,13 +11,18 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from models.jobs import DONE, FAILED, QUEUED, RUNNING, JobContext, worker
+from ui import teacher
 
 
-def start(key: str, name: str, function: Callable[[JobContext], Any]) -> None:
-    """Queue `function` under `name`; the page finds it again by session-state `key`."""
+def start(key: str, name: str, function: Callable[[JobContext], Any]) -> bool:
+    """Queue `function` under `name` if this session may train; the page finds the job again
+    by session-state `key`. False (with a message on the page) when it may not."""
+    if not teacher.allowed("Starting a training run"):
+        return False
     context = get_script_run_ctx()
     owner = context.session_id if context else "?"
     st.session_state[key] = worker().submit(name, owner, function).id
+    return True
 
 
 def follow(key: str, show_result: Callable[[Any], None], progress_text: Callable[[dict], str]) -> None:
@@ -41,7 +46,7 @@ def follow(key: str, show_result: Callable[[Any], None], progress_text: Callable
             snapshot = job.snapshot()
             st.progress(min(1.0, snapshot["progress"].get("fraction", 0.0)),
                         text=f"{progress_text(snapshot['progress'])} · {snapshot['seconds']:.0f} s")
-        if status in (QUEUED, RUNNING):
+        if status in (QUEUED, RUNNING) and teacher.is_teacher():
             if st.button("Stop", key=f"{key}_stop", icon=":material/stop:"):
                 worker().stop(job.id)
         elif status == DONE:
