@@ -528,11 +528,14 @@ def test_without_a_key_everyone_may_train(monkeypatch):
 
 def test_worker_page_shows_the_queue():
     import threading
+    import time
 
     from models.jobs import worker
 
     release = threading.Event()
     blocker = worker().submit("a long demo run", "teacher-session", lambda ctx: release.wait(10))
+    while blocker.status != "running":
+        time.sleep(0.01)
     waiting = worker().submit("a student's run", "student-session", lambda ctx: None)
     try:
         at = run("pages/teacher.py")
