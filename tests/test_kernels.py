@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from models import build, checkpoints, data
+from models import checkpoints, data
 from models.kernels import (
     crop, kernel_tiles, maximise_activation, size_table, teaching_net, top_patches, unit_activations,
 )
