@@ -18,6 +18,8 @@ PAGES = {
                 url_path="convolution"),
         st.Page("pages/feature_maps.py", title="Feature maps and ReLU", icon=":material/layers:",
                 url_path="feature-maps"),
+        st.Page("pages/kernels.py", title="Kernels: 3×3, 7×7, 11×11", icon=":material/apps:",
+                url_path="kernels"),
         st.Page("pages/gradcam.py", title="Grad-CAM", icon=":material/visibility:", url_path="grad-cam"),
         st.Page("pages/strides.py", title="Strides and the checkerboard", icon=":material/grid_4x4:",
                 url_path="strides"),

@@ -28,6 +28,9 @@ SECTIONS = {
          "Every channel of every layer for your digit or a CIFAR-10 photo, before and after ReLU; "
          "how much ReLU throws away at each depth; and the patch of the input that one pixel of a "
          "feature map sees — its receptive field, in theory and in gradients."),
+        ("pages/kernels.py", "Kernels: 3×3, 7×7, 11×11", ":material/apps:",
+         "First-layer kernels before and after training at 3×3, 7×7 and 11×11; the test patches that "
+         "excite deeper units most and an input grown to excite them; the course's receptive-field table."),
         ("pages/gradcam.py", "Grad-CAM", ":material/visibility:",
          "Ask the ResNet why it said “cat” and where it would see a dog: Grad-CAM heatmaps for any "
          "layer and any class, Guided Grad-CAM, and the sanity check with scrambled weights."),

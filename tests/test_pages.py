@@ -50,6 +50,7 @@ def test_navigating_to_each_page_through_the_app():
     for page, title in (("pages/draw_digit.py", "Draw a digit"), ("pages/softmax.py", "Softmax vs log-softmax"),
                         ("pages/convolution.py", "Convolution, step by step"),
                         ("pages/feature_maps.py", "Feature maps before and after ReLU"),
+                        ("pages/kernels.py", "Kernels: 3×3, 7×7, 11×11"),
                         ("pages/gradcam.py", "Grad-CAM: where does the net look?"),
                         ("pages/strides.py", "Strides and the checkerboard"),
                         ("pages/batch_norm.py", "Batch norm and the shifting distributions")):
@@ -545,3 +546,36 @@ def test_worker_page_shows_the_queue():
     finally:
         worker().stop(waiting.id)
         release.set()
+
+
+@pytest.mark.parametrize("stem", ["3×3 · ResNet-20 (CIFAR-10)", "3×3 · GAP MNIST net", "7×7 · ResNet-20, 7×7 stem",
+                                  "11×11 · ResNet-20, 11×11 stem"])
+def test_kernels_page_for_each_stem(stem, data_available, monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))   # no ImageNet cache
+    at = run("pages/kernels.py", kn_stem=stem)
+    titles = _chart_titles(at)
+    assert "before training" in titles and "activation maximisation" in titles
+    trained_here = stem.startswith("3×3")
+    assert ("after training" in titles) == trained_here
+    if not trained_here:
+        assert any("No trained ResNet" in c.value for c in at.caption)
+
+
+def test_kernels_page_with_the_imagenet_cache(monkeypatch, tmp_path, data_available):
+    import torchvision
+
+    from models import imagenet
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    imagenet.weights_path().parent.mkdir(parents=True)
+    torch.save(torchvision.models.resnet18().state_dict(), imagenet.weights_path())
+    at = run("pages/kernels.py", kn_stem="7×7 · ResNet-18 (ImageNet)")
+    assert "after training" in _chart_titles(at)
+
+
+def test_kernels_page_rf_table_and_a_net_too_deep_for_its_input(data_available):
+    at = run("pages/kernels.py")
+    table = [d.value for d in at.dataframe if "receptive field" in d.value.columns][0]
+    assert table["receptive field"].tolist()[:5] == [3, 5, 7, 9, 11]
+    at = run("pages/kernels.py", kn_side=16, kn_depth=10, kn_pool=10)
+    assert any("shrinks to nothing" in e.value for e in at.error)

@@ -107,6 +107,23 @@ def load(entry: Entry) -> tuple[nn.Module, dict]:
     return _load(entry.path, Path(entry.path).stat().st_mtime_ns)
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _load_initial(path: str, mtime_ns: int) -> nn.Module:
+    from models import checkpoints
+
+    model, _ = checkpoints.load(path, weights="init")
+    return model
+
+
+def load_initial(entry: Entry) -> nn.Module:
+    """The entry's net with its weights from before training (for before/after views)."""
+    return _load_initial(entry.path, Path(entry.path).stat().st_mtime_ns)
+
+
+def find(label: str) -> Entry | None:
+    return next((e for e in catalogue()[0] if e.label == label), None)
+
+
 def describe(entry: Entry) -> str:
     accuracy = f"{entry.test_accuracy:.2%}" if entry.test_accuracy is not None else "accuracy unknown"
     return f"{entry.label} · {accuracy}"
@@ -148,16 +165,20 @@ def sidebar_device_line() -> None:
     st.sidebar.caption(f"Training runs on **{training_device()}**; the pages' small nets answer on the CPU.")
 
 
-def current(dataset: str) -> tuple[nn.Module, dict] | None:
-    """The model chosen in the sidebar for `dataset` (or the first one), loaded once per server."""
+def current_entry(dataset: str) -> Entry | None:
+    """The model chosen in the sidebar for `dataset`, or the first one there is."""
     entries, _ = catalogue()
     chosen = st.session_state.get(f"model_{dataset}")
     if chosen is None or chosen not in entries:
         options = [e for e in entries if e.dataset == dataset]
-        if not options:
-            return None
-        chosen = options[0]
-    return load(chosen)
+        return options[0] if options else None
+    return chosen
+
+
+def current(dataset: str) -> tuple[nn.Module, dict] | None:
+    """The model chosen in the sidebar for `dataset` (or the first one), loaded once per server."""
+    entry = current_entry(dataset)
+    return load(entry) if entry is not None else None
 
 
 def require(dataset: str) -> tuple[nn.Module, dict]:
