@@ -1,0 +1,223 @@
+"""Nets as declarative specs: an ordered list of layers, checked, sized and built.
+
+A spec is a list of dicts, each with a "type" and its settings:
+    {"type": "conv", "out": 8, "kernel": 3, "stride": 1, "padding": 0, "dilation": 1}
+    {"type": "bn"}   {"type": "relu"}   {"type": "dropout", "p": 0.05}
+    {"type": "maxpool", "kernel": 2}    {"type": "gap"}
+    {"type": "fc", "out": 10}           (flattens first when given a feature map)
+    {"type": "residual", "out": 16, "stride": 1}   (a ResNet BasicBlock)
+Input channels are never written: each layer takes what the previous one gives.
+
+`check(spec, input_shape)` lists every problem at the layer that causes it; `build` turns a
+valid spec into an nn.Sequential; `describe` gives each layer's output shape, parameters,
+receptive field and jump, from the same receptive-field code the rest of the app uses."""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from torch import nn
+
+from models.convolution import ConvSettingError, output_size
+from models.receptive_field import receptive_fields
+from models.resnet import BasicBlock
+
+TYPES = ("conv", "bn", "relu", "dropout", "maxpool", "gap", "fc", "residual")
+MAX_CLASSES = 10
+
+GAP_PRESET = [
+    {"type": "conv", "out": 8, "kernel": 3}, {"type": "bn"}, {"type": "relu"}, {"type": "dropout", "p": 0.05},
+    {"type": "conv", "out": 16, "kernel": 3}, {"type": "bn"}, {"type": "relu"}, {"type": "dropout", "p": 0.05},
+    {"type": "maxpool", "kernel": 2}, {"type": "conv", "out": 8, "kernel": 1},
+    {"type": "conv", "out": 16, "kernel": 3}, {"type": "bn"}, {"type": "relu"}, {"type": "dropout", "p": 0.05},
+    {"type": "conv", "out": 16, "kernel": 3}, {"type": "bn"}, {"type": "relu"}, {"type": "dropout", "p": 0.05},
+    {"type": "conv", "out": 16, "kernel": 3}, {"type": "bn"}, {"type": "relu"}, {"type": "dropout", "p": 0.05},
+    {"type": "conv", "out": 16, "kernel": 3, "padding": 1}, {"type": "bn"}, {"type": "relu"},
+    {"type": "dropout", "p": 0.05},
+    {"type": "conv", "out": 10, "kernel": 1}, {"type": "gap"},
+]
+
+
+class SpecError(ValueError):
+    """A spec file or list that cannot be read at all (not JSON, not a list of layers)."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    index: int        # the layer that causes it (-1: the spec as a whole)
+    message: str
+
+
+def check(spec: list[dict], input_shape: tuple[int, int, int]) -> list[Problem]:
+    """Every problem of `spec` for inputs of shape (C, H, W), in plain words."""
+    problems: list[Problem] = []
+    shape: tuple = tuple(input_shape)
+    for index, layer in enumerate(spec):
+        kind = layer.get("type") if isinstance(layer, dict) else None
+        if kind not in TYPES:
+            problems.append(Problem(index, f"unknown layer type {kind!r}; use one of {', '.join(TYPES)}"))
+            continue
+        try:
+            shape = _output_shape(layer, shape)
+        except (ConvSettingError, ValueError, KeyError, TypeError) as error:
+            problems.append(Problem(index, _explain(kind, error)))
+            return problems   # later shapes are unknown
+    if not spec:
+        problems.append(Problem(-1, "the net has no layers"))
+    elif len(shape) != 1:
+        problems.append(Problem(len(spec) - 1, "the net ends in a feature map: finish with a global average "
+                                               "pooling (gap) or a fully connected layer (fc)"))
+    elif shape[0] > MAX_CLASSES:
+        problems.append(Problem(len(spec) - 1, f"the net ends with {shape[0]} outputs; there are only "
+                                               f"{MAX_CLASSES} classes"))
+    elif shape[0] < MAX_CLASSES:
+        problems.append(Problem(len(spec) - 1, f"the net ends with {shape[0]} outputs but there are "
+                                               f"{MAX_CLASSES} classes"))
+    return problems
+
+
+def _output_shape(layer: dict, shape: tuple) -> tuple:
+    kind = layer["type"]
+    if kind in ("bn", "relu", "dropout"):
+        if kind == "bn" and len(shape) != 3:
+            raise ValueError("batch norm here expects a feature map")
+        if kind == "dropout" and not 0 <= float(layer.get("p", 0.05)) < 1:
+            raise ValueError("dropout p must be at least 0 and below 1")
+        return shape
+    if kind == "fc":
+        out = _positive(layer, "out")
+        return (out,)
+    if len(shape) != 3:
+        raise ValueError("this layer needs a feature map, but the layers before it already flattened it")
+    channels, h, w = shape
+    if kind == "gap":
+        return (channels,)
+    if kind == "maxpool":
+        k = _positive(layer, "kernel", 2)
+        stride = _positive(layer, "stride", k)
+        return (channels, output_size(h, k, stride), output_size(w, k, stride))
+    if kind == "conv":
+        out, k = _positive(layer, "out"), _positive(layer, "kernel", 3)
+        stride, dilation = _positive(layer, "stride", 1), _positive(layer, "dilation", 1)
+        padding = int(layer.get("padding", 0))
+        return (out, output_size(h, k, stride, padding, dilation), output_size(w, k, stride, padding, dilation))
+    # residual: a BasicBlock, 3x3 convs with padding 1
+    out, stride = _positive(layer, "out"), _positive(layer, "stride", 1)
+    return (out, output_size(h, 3, stride, 1), output_size(w, 3, stride, 1))
+
+
+def _positive(layer: dict, key: str, default: int | None = None) -> int:
+    value = layer.get(key, default)
+    if value is None:
+        raise KeyError(key)
+    value = int(value)
+    if value < 1:
+        raise ValueError(f"{key} must be at least 1")
+    return value
+
+
+def _explain(kind: str, error: Exception) -> str:
+    if isinstance(error, ConvSettingError):
+        return f"{kind}: the feature map has shrunk below the kernel — {error}"
+    if isinstance(error, KeyError):
+        return f"{kind}: missing setting {error.args[0]!r}"
+    return f"{kind}: {error}"
+
+
+def build(spec: list[dict], input_shape: tuple[int, int, int]) -> nn.Sequential:
+    """The nn.Module of a valid spec (raise SpecError listing the problems otherwise)."""
+    problems = check(spec, input_shape)
+    if problems:
+        raise SpecError("; ".join(f"layer {p.index + 1}: {p.message}" for p in problems))
+    modules: dict[str, nn.Module] = {}   # named "<layer number>-<type>", so tables can point back to the spec
+    shape: tuple = tuple(input_shape)
+    for index, layer in enumerate(spec):
+        kind = layer["type"]
+        name = f"{index + 1}-{kind}"
+        if kind == "conv":
+            modules[name] = nn.Conv2d(shape[0], int(layer["out"]), int(layer.get("kernel", 3)),
+                                      stride=int(layer.get("stride", 1)), padding=int(layer.get("padding", 0)),
+                                      dilation=int(layer.get("dilation", 1)))
+        elif kind == "bn":
+            modules[name] = nn.BatchNorm2d(shape[0])
+        elif kind == "relu":
+            modules[name] = nn.ReLU()
+        elif kind == "dropout":
+            modules[name] = nn.Dropout(float(layer.get("p", 0.05)))
+        elif kind == "maxpool":
+            k = int(layer.get("kernel", 2))
+            modules[name] = nn.MaxPool2d(k, int(layer.get("stride", k)))
+        elif kind == "gap":
+            modules[name] = nn.AdaptiveAvgPool2d(1)
+            modules[f"{name}-flatten"] = nn.Flatten()
+        elif kind == "fc":
+            if len(shape) == 3:
+                modules[f"{name}-flatten"] = nn.Flatten()
+            modules[name] = nn.Linear(_features(shape), int(layer["out"]))
+        elif kind == "residual":
+            modules[name] = BasicBlock(shape[0], int(layer["out"]), int(layer.get("stride", 1)))
+        shape = _output_shape(layer, shape)
+    return nn.Sequential(OrderedDict(modules))
+
+
+def _features(shape: tuple) -> int:
+    total = 1
+    for n in shape:
+        total *= n
+    return total
+
+
+def parameters_of(layer: dict, shape: tuple) -> int:
+    """Parameters the layer adds, from its settings and its input shape."""
+    kind = layer["type"]
+    if kind == "conv":
+        k = int(layer.get("kernel", 3))
+        return shape[0] * int(layer["out"]) * k * k + int(layer["out"])
+    if kind == "bn":
+        return 2 * shape[0]
+    if kind == "fc":
+        return _features(shape) * int(layer["out"]) + int(layer["out"])
+    if kind == "residual":
+        out = int(layer["out"])
+        return 9 * shape[0] * out + 9 * out * out + 4 * out   # two 3x3 convs (no bias) and two BNs
+    return 0
+
+
+def describe(spec: list[dict], input_shape: tuple[int, int, int]) -> list[dict]:
+    """Per layer of a valid spec: output shape and parameters (worked out from the spec), and
+    receptive field and jump (from models.receptive_field on the built net)."""
+    fields = {}
+    for layer_field in receptive_fields(build(spec, input_shape), tuple(input_shape)):
+        number = layer_field.name.split("-", 1)[0].split(".", 1)[0]
+        if number.isdigit():
+            fields[int(number)] = layer_field.field   # the last node of each spec layer wins
+    rows, shape = [], tuple(input_shape)
+    for index, layer in enumerate(spec):
+        params = parameters_of(layer, shape)
+        shape = _output_shape(layer, shape)
+        field = fields.get(index + 1)
+        rows.append({"layer": index + 1, "type": layer["type"], "output": "×".join(map(str, shape)),
+                     "parameters": params,
+                     "receptive field": None if field is None or field.size == float("inf") else int(field.size),
+                     "jump": None if field is None else int(field.jump)})
+    return rows
+
+
+def to_json(spec: list[dict]) -> str:
+    return json.dumps({"format": "cnn-lab-spec/1", "layers": spec}, indent=1)
+
+
+def from_json(text: str | bytes) -> list[dict]:
+    """A spec file's layers; SpecError with the reason for anything else."""
+    try:
+        document = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SpecError(f"this file is not JSON ({error})") from None
+    if not isinstance(document, dict) or document.get("format") != "cnn-lab-spec/1":
+        raise SpecError("this JSON is not a CNN Lab net spec (no 'cnn-lab-spec/1' format marker)")
+    layers = document.get("layers")
+    if not isinstance(layers, list) or not all(isinstance(layer, dict) for layer in layers):
+        raise SpecError("'layers' must be a list of layer objects")
+    return layers
