@@ -30,6 +30,9 @@ PAGES = {
         st.Page("pages/teacher.py", title="The training worker", icon=":material/memory:",
                 url_path="worker"),
     ],
+    "Build your own": [
+        st.Page("pages/lab.py", title="Architecture lab", icon=":material/construction:", url_path="lab"),
+    ],
 }
 
 page = st.navigation(PAGES)

@@ -8,9 +8,16 @@ from models.gap_mnist import GapMnistNet, gap_mnist
 from models.resnet import CifarResNet, cifar_resnet
 
 # An architecture is a builder name plus keyword arguments; checkpoints store both.
+def spec_net(layers: list, input_shape: list) -> nn.Module:
+    from models.spec import build as build_spec
+
+    return build_spec(layers, tuple(input_shape))
+
+
 ARCHITECTURES = {
     "gap-mnist": gap_mnist,
     "cifar-resnet": cifar_resnet,
+    "spec": spec_net,   # a net written as a declarative spec (models/spec.py)
 }
 
 

@@ -40,6 +40,19 @@ GAP_PRESET = [
 ]
 
 
+FC_HEAD_PRESET = GAP_PRESET[:-2] + [{"type": "fc", "out": 10}]
+
+PRESETS = {
+    "The course's GAP net (MNIST)": GAP_PRESET,
+    "The same net with a fully connected head": FC_HEAD_PRESET,
+    "ResNet-20 (CIFAR-10)": [{"type": "conv", "out": 16, "kernel": 3, "padding": 1}, {"type": "bn"}, {"type": "relu"}]
+    + [{"type": "residual", "out": 16}] * 3
+    + [{"type": "residual", "out": 32, "stride": 2}] + [{"type": "residual", "out": 32}] * 2
+    + [{"type": "residual", "out": 64, "stride": 2}] + [{"type": "residual", "out": 64}] * 2
+    + [{"type": "gap"}, {"type": "fc", "out": 10}],
+}
+
+
 class SpecError(ValueError):
     """A spec file or list that cannot be read at all (not JSON, not a list of layers)."""
 

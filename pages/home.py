@@ -48,6 +48,12 @@ SECTIONS = {
          "What is training right now, what waits in the queue, and the GPU's memory; the teacher "
          "can stop or reorder runs."),
     ],
+    "Build your own": [
+        ("pages/lab.py", "Architecture lab", ":material/construction:",
+         "Write a net layer by layer (or start from the course's GAP net, an FC-head twin or "
+         "ResNet-20), watch shapes, parameters and receptive fields update, train it, and save it "
+         "so every other page can look inside it."),
+    ],
 }
 
 for section, pages in SECTIONS.items():

@@ -53,7 +53,8 @@ def test_navigating_to_each_page_through_the_app():
                         ("pages/kernels.py", "Kernels: 3×3, 7×7, 11×11"),
                         ("pages/gradcam.py", "Grad-CAM: where does the net look?"),
                         ("pages/strides.py", "Strides and the checkerboard"),
-                        ("pages/batch_norm.py", "Batch norm and the shifting distributions")):
+                        ("pages/batch_norm.py", "Batch norm and the shifting distributions"),
+                        ("pages/lab.py", "Architecture lab")):
         at.switch_page(page).run()
         assert not at.exception, [e.value for e in at.exception]
         assert at.title[0].value == title
@@ -579,3 +580,36 @@ def test_kernels_page_rf_table_and_a_net_too_deep_for_its_input(data_available):
     assert table["receptive field"].tolist()[:5] == [3, 5, 7, 9, 11]
     at = run("pages/kernels.py", kn_side=16, kn_depth=10, kn_pool=10)
     assert any("shrinks to nothing" in e.value for e in at.error)
+
+
+def test_lab_shows_a_broken_spec_at_its_layer():
+    broken = [{"type": "conv", "out": 8, "kernel": 3}, {"type": "maxpool", "kernel": 2}] * 5 + [{"type": "gap"}]
+    at = run("pages/lab.py", lab_spec=broken, lab_version=99)
+    assert any(e.value.startswith("Layer 7 (conv)") and "shrunk below the kernel" in e.value for e in at.error)
+    assert not at.get("plotly_chart")
+
+
+def test_lab_sizes_a_spec_against_the_budget():
+    fc_net = [{"type": "conv", "out": 8, "kernel": 3}, {"type": "relu"}, {"type": "fc", "out": 10}]
+    at = run("pages/lab.py", lab_spec=fc_net, lab_version=98)
+    assert at.metric[0].value == f"{8 * 9 + 8 + 8 * 26 * 26 * 10 + 10:,}"
+    assert any("fully connected layer: **yes**" in c.value.lower() for c in at.caption)
+
+
+def test_lab_trains_saves_and_other_pages_inspect_the_net(monkeypatch, tmp_path, data_available):
+    from ui import models as ui_models
+
+    monkeypatch.setenv("CNN_LAB_RUNS", str(tmp_path))
+    at = run("pages/lab.py", lab_train_limit=1024, lab_epochs=1)
+    at.button(key="lab_train").click().run()
+    _run_until(at, lambda at: bool(at.success))
+    at.text_input(key="lab_name").input("class net 1")
+    at.button(key="lab_save").click().run()
+    assert any("Saved as “class net 1”" in s.value for s in at.success)
+    entry = ui_models.find("class net 1")
+    assert entry is not None and entry.dataset == "mnist"
+    fm = run("pages/feature_maps.py", model_mnist=entry)
+    assert "1-conv" not in fm.selectbox(key="fm_layer_mnist").format_func(0)   # names of ReLU layers
+    assert "3-relu" in fm.selectbox(key="fm_layer_mnist").format_func(0)
+    gc = run("pages/gradcam.py", gc_dataset="MNIST", model_mnist=entry)
+    assert "Grad-CAM for" in _chart_titles(gc)

@@ -32,11 +32,13 @@ class Entry:
     trained_on: str
 
 
+def runs_dir() -> Path:
+    """Where nets trained in the app are saved (CNN_LAB_RUNS, default ./runs)."""
+    return Path(os.environ.get("CNN_LAB_RUNS", ROOT / "runs"))
+
+
 def checkpoint_dirs() -> list[Path]:
-    dirs = [SHIPPED_DIR]
-    if os.environ.get("CNN_LAB_RUNS"):
-        dirs.append(Path(os.environ["CNN_LAB_RUNS"]))
-    return dirs
+    return [SHIPPED_DIR, runs_dir()]
 
 
 def _fingerprint() -> tuple:
