@@ -45,7 +45,7 @@ input_shape = (1, 28, 28) if dataset == "mnist" else (3, 32, 32)
 
 table = pd.DataFrame([{c: layer.get(c) for c in COLUMNS} for layer in st.session_state["lab_spec"]], columns=COLUMNS)
 edited = st.data_editor(
-    table, num_rows="dynamic", hide_index=False, width="stretch", key=f"lab_editor_{st.session_state['lab_version']}",
+    table, num_rows="dynamic", hide_index=True, width="stretch", key=f"lab_editor_{st.session_state['lab_version']}",
     column_config={"type": st.column_config.SelectboxColumn(options=list(TYPES), required=True),
                    **{c: st.column_config.NumberColumn(step=1) for c in ("out", "kernel", "stride", "padding", "dilation")},
                    "p": st.column_config.NumberColumn(step=0.05, help="dropout probability")},
