@@ -28,18 +28,18 @@ def first_conv(net: torch.nn.Module) -> torch.Tensor:
 
 # --- First-layer kernels, before and after training -------------------------------------------
 st.subheader("First-layer kernels before and after training")
-STEMS = {"3×3 · ResNet-20 (CIFAR-10)": 3, "3×3 · GAP MNIST net": 0, "7×7 · ResNet-20, 7×7 stem": 7,
-         "11×11 · ResNet-20, 11×11 stem": 11}
+STEMS = {"3×3 · ResNet-20 (CIFAR-10)": ("cifar10", 3), "3×3 · GAP MNIST net": ("mnist", 3),
+         "7×7 · ResNet-20, 7×7 stem": ("cifar10", 7), "11×11 · ResNet-20, 11×11 stem": ("cifar10", 11)}
 if imagenet.available():
-    STEMS["7×7 · ResNet-18 (ImageNet)"] = -7
+    STEMS["7×7 · ResNet-18 (ImageNet)"] = ("imagenet", 7)
 choice = st.radio("Kernel size", list(STEMS), horizontal=True, key="kn_stem")
-stem = STEMS[choice]
-after = None
-if stem == -7:
+source, stem = STEMS[choice]
+after, entry = None, None
+if source == "imagenet":
     before = first_conv(torchvision.models.resnet18())
     after = first_conv(imagenet.load_resnet18()[0])
     note = "ImageNet weights from the local torch hub cache; “before” is a fresh torchvision initialisation."
-elif stem == 0:
+elif source == "mnist":
     entry = ui_models.current_entry("mnist")
     if entry is not None:
         before, after = first_conv(ui_models.load_initial(entry)), first_conv(ui_models.load(entry)[0])
@@ -55,7 +55,7 @@ else:
         note = (f"No trained ResNet with a {stem}×{stem} stem is on this machine yet: only its initial kernels "
                 f"are shown. Train one with `python -m models.train resnet20-k{stem} --out "
                 f"checkpoints/resnet20_k{stem}_cifar10.pt` (a few minutes on a GPU).")
-if stem == 0 and entry is None:
+if source == "mnist" and entry is None:
     st.error("There is no MNIST model to show.")
 else:
     colour = before.shape[1] == 3
