@@ -98,12 +98,15 @@ def training_job(spec, dataset, input_shape, config):
         torch.manual_seed(config.seed)
         net = build("spec", layers=spec, input_shape=list(input_shape))
         initial = {k: v.clone() for k, v in net.state_dict().items()}
-        history = []
+        history, step_losses = [], []
 
         def progress(p):
             if p.epoch_end:
                 history.append({"epoch": p.epoch, "loss": p.loss, "test_accuracy": p.test_accuracy})
-            ctx.report(fraction=p.step / p.total_steps, epoch=p.epoch, loss=p.loss, history=list(history))
+            else:
+                step_losses.append((p.step, p.loss))
+            ctx.report(fraction=p.step / p.total_steps, epoch=p.epoch, loss=p.loss, history=list(history),
+                       step_losses=list(step_losses), steps_per_epoch=p.total_steps / config.epochs)
 
         result = train(net, train_set, test_set, config, on_progress=progress, stop=ctx.stop_event)
         return {"net": net.cpu(), "initial": initial, "result": result, "spec": spec, "dataset": dataset,
@@ -159,9 +162,28 @@ def show_result(run: dict) -> None:
         st.success(f"Saved as “{name}”: choose it in the sidebar to look inside it on the other pages.")
 
 
+def live_curves(progress: dict) -> None:
+    """While training: the loss every few steps, and the test accuracy after each epoch."""
+    if not progress.get("step_losses"):
+        return
+    per_epoch = progress["steps_per_epoch"]
+    fig = go.Figure([go.Scatter(x=[s / per_epoch for s, _ in progress["step_losses"]],
+                                y=[loss for _, loss in progress["step_losses"]], name="training loss", yaxis="y")])
+    if progress.get("history"):
+        fig.add_trace(go.Scatter(x=[r["epoch"] for r in progress["history"]],
+                                 y=[r["test_accuracy"] for r in progress["history"]], name="test accuracy",
+                                 mode="lines+markers", yaxis="y2"))
+    fig.update_layout(height=260, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="epoch",
+                      yaxis=dict(title="loss"), yaxis2=dict(title="accuracy", overlaying="y", side="right",
+                                                          tickformat=".1%"),
+                      legend=dict(orientation="h", y=1.15, x=1, xanchor="right"))
+    st.plotly_chart(fig, width="stretch", key="lab_live_curves")
+
+
 jobs.follow("lab_job", show_result,
             lambda p: f"epoch {p.get('epoch', 1)} of {epochs} · loss {p.get('loss', float('nan')):.3f}"
-            + (f" · last test accuracy {p['history'][-1]['test_accuracy']:.2%}" if p.get("history") else ""))
+            + (f" · last test accuracy {p['history'][-1]['test_accuracy']:.2%}" if p.get("history") else ""),
+            live_curves)
 
 # --- Saved runs ---------------------------------------------------------------------------------------
 saved = [e for e in ui_models.catalogue()[0] if str(ui_models.runs_dir()) in e.path]

@@ -613,3 +613,12 @@ def test_lab_trains_saves_and_other_pages_inspect_the_net(monkeypatch, tmp_path,
     assert "3-relu" in fm.selectbox(key="fm_layer_mnist").format_func(0)
     gc = run("pages/gradcam.py", gc_dataset="MNIST", model_mnist=entry)
     assert "Grad-CAM for" in _chart_titles(gc)
+
+
+def test_lab_draws_live_curves_while_training_and_stops(monkeypatch, tmp_path, data_available):
+    monkeypatch.setenv("CNN_LAB_RUNS", str(tmp_path))
+    at = run("pages/lab.py", lab_train_limit=16384, lab_epochs=5, lab_batch=64)
+    at.button(key="lab_train").click().run()
+    _run_until(at, lambda at: "training loss" in _chart_titles(at) and any(b.key == "lab_job_stop" for b in at.button))
+    at.button(key="lab_job_stop").click().run()
+    _run_until(at, lambda at: bool(at.success) or any("stopped" in w.value for w in at.warning))

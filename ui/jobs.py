@@ -25,8 +25,10 @@ def start(key: str, name: str, function: Callable[[JobContext], Any]) -> bool:
     return True
 
 
-def follow(key: str, show_result: Callable[[Any], None], progress_text: Callable[[dict], str]) -> None:
-    """Show the job started under `key`: waiting, running (polled every second) or finished."""
+def follow(key: str, show_result: Callable[[Any], None], progress_text: Callable[[dict], str],
+           show_progress: Callable[[dict], None] | None = None) -> None:
+    """Show the job started under `key`: waiting, running (polled every second, with
+    `show_progress(progress)` drawing live charts if given) or finished."""
     job = worker().get(st.session_state.get(key, -1))
     if job is None:
         return
@@ -44,8 +46,12 @@ def follow(key: str, show_result: Callable[[Any], None], progress_text: Callable
             st.info(f"The worker is busy {busy}: your run is number {worker().queue_position(job.id)} in the queue.")
         elif status == RUNNING:
             snapshot = job.snapshot()
-            st.progress(min(1.0, snapshot["progress"].get("fraction", 0.0)),
-                        text=f"{progress_text(snapshot['progress'])} · {snapshot['seconds']:.0f} s")
+            fraction = snapshot["progress"].get("fraction", 0.0)
+            remaining = f", about {snapshot['seconds'] / fraction * (1 - fraction):.0f} s to go" if fraction > 0 else ""
+            st.progress(min(1.0, fraction),
+                        text=f"{progress_text(snapshot['progress'])} · {snapshot['seconds']:.0f} s{remaining}")
+            if show_progress is not None:
+                show_progress(snapshot["progress"])
         if status in (QUEUED, RUNNING) and teacher.is_teacher():
             if st.button("Stop", key=f"{key}_stop", icon=":material/stop:"):
                 worker().stop(job.id)
