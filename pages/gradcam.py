@@ -68,8 +68,17 @@ target = target_col.selectbox(
 )
 opacity = opacity_col.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="gc_opacity")
 
+maps: dict[tuple[str, int], np.ndarray] = {}   # the rows below reuse maps already computed
+
+
+def heatmap(at_layer: str, for_class: int) -> np.ndarray:
+    if (at_layer, for_class) not in maps:
+        maps[(at_layer, for_class)] = gradcam(model, x, at_layer, for_class).heatmap.numpy()
+    return maps[(at_layer, for_class)]
+
+
 cam = gradcam(model, x, layer, target)
-heat = cam.heatmap.numpy()
+heat = maps[(layer, target)] = cam.heatmap.numpy()
 guided = guided_gradcam(model, x, layer, target).numpy()
 st.plotly_chart(picture_row(
     [as_rgb(image), heat, overlay(image, heat, opacity), guided],
@@ -94,14 +103,14 @@ with explanation:
     chosen = np.linspace(0, len(layers) - 1, min(LAYERS_IN_ROW, len(layers))).round().astype(int)
     row_layers = [layers[i] for i in dict.fromkeys(chosen)]
     st.plotly_chart(picture_row(
-        [gradcam(model, x, name, target).heatmap.numpy() for name in row_layers], row_layers, height=220,
+        [heatmap(name, target) for name in row_layers], row_layers, height=220,
     ), width="stretch")
     st.caption(f"The same class, “{classes[target]}”, explained at layers from first to last.")
 
 st.subheader("Different classes, different evidence")
 top_three = prediction.top_k(3)
 st.plotly_chart(picture_row(
-    [overlay(image, gradcam(model, x, layer, c).heatmap.numpy(), opacity) for c in top_three],
+    [overlay(image, heatmap(layer, c), opacity) for c in top_three],
     [f"{classes[c]} ({prediction.probabilities[c]:.1%})" for c in top_three], height=260,
 ), width="stretch")
 
