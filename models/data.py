@@ -74,6 +74,14 @@ def load(name: str, train: bool, root: str | Path | None = None, download: bool 
     raise ValueError(f"unknown dataset {name!r}; expected 'mnist' or 'cifar10'")
 
 
+def subset(images: ImageSet, count: int, seed: int = 0) -> ImageSet:
+    """`count` images drawn without replacement by a seeded permutation (the same every time)."""
+    if not 0 < count <= len(images):
+        raise ValueError(f"a subset needs 1 to {len(images)} images, not {count}")
+    chosen = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:count]
+    return ImageSet(images.name, images.images[chosen], images.labels[chosen], images.classes)
+
+
 def normalise(images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
     """uint8 or [0, 255] float images -> the net's input (pixels / 255 - mean) / std."""
     shape = (1, -1, 1, 1)

@@ -276,6 +276,8 @@ def _main(argv: list[str] | None = None) -> None:
         kind = str if name in ("optimizer", "device") else type(value)
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None)
     parser.add_argument("--no-augment", action="store_true")
+    parser.add_argument("--subset", type=int, default=None,
+                        help="train on this many training images (a seeded random subset)")
     parser.add_argument("--download", action="store_true", help="fetch missing data (needs internet)")
     args = parser.parse_args(argv)
 
@@ -286,6 +288,8 @@ def _main(argv: list[str] | None = None) -> None:
     config = replace(recipe.config, **overrides)
 
     train_set = data.load(recipe.dataset, train=True, download=args.download)
+    if args.subset is not None:
+        train_set = data.subset(train_set, args.subset)
     test_set = data.load(recipe.dataset, train=False, download=args.download)
     torch.manual_seed(config.seed)
     model = build(recipe.arch, **recipe.arch_kwargs)
@@ -315,6 +319,7 @@ def _main(argv: list[str] | None = None) -> None:
         "test_accuracy": result.test_accuracy,
         "parameters": count_parameters(model),
         "epochs": len(result.history),
+        "train_images": len(train_set),
         "train_seconds": round(result.seconds, 2),
         "device": torch.cuda.get_device_name(device) if device.type == "cuda"
         else f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",

@@ -6,20 +6,28 @@ import streamlit as st
 import torch
 
 from models import data
-from models.bn_shift import TWINS, history_as_json, normalisation_groups, normalise_by, train_twins
+from models.bn_shift import (
+    TWINS,
+    history_as_json,
+    normalisation_groups,
+    normalise_by,
+    train_twins,
+)
 from models.train import default_device, evaluate
 from ui import jobs
 from ui import models as ui_models
+from ui.presenter import teaching
 from viz.batch_norm import accuracy_curves, group_map, histograms, percentile_bands
 
 st.title("Batch norm and the shifting distributions")
-st.markdown(
+teaching(
     "Ioffe and Szegedy (2015) argued that while earlier layers learn, the distribution that "
     "each later layer receives keeps moving — the *internal covariate shift* — and that "
     "normalising every layer's input per batch (BatchNorm) steadies it and speeds training up. "
     "**What to notice:** train the same net with and without BN, from the same weights on the "
     "same batches; the net with BN learns faster, and the bands of what its nonlinearities "
-    "receive stay put while the other net's drift."
+    "receive stay put while the other net's drift.",
+    "Batch norm keeps each layer's inputs centred and scaled while the layers below keep learning.",
 )
 
 on_gpu = default_device().type == "cuda"

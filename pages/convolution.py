@@ -6,22 +6,30 @@ from torch.nn import functional as F
 
 from models import data
 from models.convolution import (
-    KERNEL_PRESETS, ConvSettingError, conv_parameters, convolve, fc_parameters, output_size, window,
+    KERNEL_PRESETS,
+    ConvSettingError,
+    conv_parameters,
+    convolve,
+    fc_parameters,
+    output_size,
+    window,
 )
-from models.probes import relu_maps
 from models.inputs import to_tensor
+from models.probes import relu_maps
 from ui import models as ui_models
 from ui.inputs import input_sources, pick_image
+from ui.presenter import teaching
 from viz.convolution import filling_output, number_grid
 from viz.feature_maps import image_with_patch
 
 st.title("Convolution, step by step")
-st.markdown(
+teaching(
     "A convolution slides a small grid of weights — the **kernel** — over the image. At each "
     "position it multiplies the pixels under it by the weights, adds the products (and a bias), "
     "and writes that one number into the output map. **What to notice:** the same few weights "
     "are used at every position, so a conv layer keeps the picture's layout with far fewer "
-    "parameters than a fully connected layer."
+    "parameters than a fully connected layer.",
+    "A kernel slides over the image: multiply, add, move on.",
 )
 
 model, metadata = ui_models.require("mnist")

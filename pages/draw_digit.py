@@ -7,14 +7,16 @@ from models.inference import predict
 from models.inputs import InputError, ink_from_canvas, mnist_digit
 from ui import models as ui_models
 from ui.inputs import input_sources, pick_image, set_your_digit
+from ui.presenter import teaching
 from viz.charts import class_bars, grey_image
 
 st.title("Draw a digit")
-st.markdown(
+teaching(
     "Draw a digit with your mouse or finger. The net never sees your drawing as it is: like "
     "the makers of MNIST, we crop it to the ink, shrink it into a 20×20 box and centre it by "
     "its centre of mass in a 28×28 field. **What to notice:** the net's confidence is a "
-    "softmax over ten scores — it always sums to 100%, even for a scribble that is no digit."
+    "softmax over ten scores — it always sums to 100%, even for a scribble that is no digit.",
+    "Draw a digit: the net answers as you draw.",
 )
 
 model, metadata = ui_models.require("mnist")

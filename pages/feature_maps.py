@@ -7,18 +7,20 @@ from models.probes import relu_maps, unit_input_gradient
 from models.receptive_field import receptive_fields
 from ui import models as ui_models
 from ui.inputs import input_sources, pick_image
+from ui.presenter import teaching
 from viz.feature_maps import gradient_map, image_with_patch, map_grid, zero_share_chart
 
 CHANNELS_PER_PAGE = 8
 RF_KINDS = ("Conv2d", "MaxPool2d", "AvgPool2d", "PadShortcut", "add", "AdaptiveAvgPool2d")
 
 st.title("Feature maps before and after ReLU")
-st.markdown(
+teaching(
     "Each conv layer turns the image into a stack of **feature maps**, one per channel. "
     "ReLU then *filters*: every negative value becomes zero, and the next layer sees only what "
     "passed. **What to notice:** the left maps have blue (negative) regions that are simply "
     "gone on the right; deeper maps are smaller, and each of their pixels sees a larger patch "
-    "of the input — its receptive field."
+    "of the input — its receptive field.",
+    "Each channel is one detector; ReLU keeps only its positive evidence.",
 )
 
 

@@ -9,17 +9,19 @@ from models.inference import predict
 from models.inputs import to_tensor
 from ui import models as ui_models
 from ui.inputs import input_sources, pick_image
+from ui.presenter import teaching
 from viz.gradcam import as_rgb, overlay, picture_row
 
 LAYERS_IN_ROW = 5
 
 st.title("Grad-CAM: where does the net look?")
-st.markdown(
+teaching(
     "Grad-CAM takes the feature maps of one layer, weights each channel by how much the class "
     "score rises when that channel rises (its average gradient), adds them up and keeps the "
     "positive part. **What to notice:** the last layer gives a coarse map of *where the "
     "evidence for a class is*; early layers are sharp but mostly find edges. Ask for another "
-    "class and the map moves; scramble the weights and the map stops making sense."
+    "class and the map moves; scramble the weights and the map stops making sense.",
+    "Grad-CAM: the evidence for a class, laid over the image.",
 )
 
 

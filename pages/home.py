@@ -1,10 +1,13 @@
 import streamlit as st
 
+from ui.presenter import teaching
+
 st.title("CNN Lab")
-st.markdown(
+teaching(
     "How does a convolutional network see? Every page here runs a real PyTorch net on real "
     "data — poke it and watch what changes. The sidebar says which trained model the pages use "
-    "(you can switch) and where training runs."
+    "(you can switch) and where training runs.",
+    "How does a convolutional network see?",
 )
 
 SECTIONS = {
@@ -44,6 +47,10 @@ SECTIONS = {
          "Train the same net with and without BatchNorm side by side and watch what each layer "
          "receives drift (or not); train vs eval mode; what BatchNorm, LayerNorm, InstanceNorm and "
          "GroupNorm average over."),
+        ("pages/plain_vs_residual.py", "Plain vs residual nets", ":material/stacks:",
+         "Why ResNets have skip connections: a 56-layer plain net trains worse than a 20-layer one, "
+         "a 56-layer ResNet better. The four training runs of He et al.'s Figure 6, the gradient "
+         "each layer gets at the start, and a button to train one again."),
         ("pages/teacher.py", "The training worker", ":material/memory:",
          "What is training right now, what waits in the queue, and the GPU's memory; the teacher "
          "can stop or reorder runs."),

@@ -6,19 +6,27 @@ import torchvision
 
 from models import build, data, imagenet
 from models.kernels import (
-    crop, kernel_tiles, maximise_activation, size_table, teaching_net, top_patches, unit_activations,
+    crop,
+    kernel_tiles,
+    maximise_activation,
+    size_table,
+    teaching_net,
+    top_patches,
+    unit_activations,
 )
 from models.receptive_field import receptive_fields
 from ui import models as ui_models
+from ui.presenter import teaching
 from viz.kernels import tile_grid
 
 st.title("Kernels: 3×3, 7×7, 11×11")
-st.markdown(
+teaching(
     "A 3×3 kernel has only nine weights: too few to draw a pattern a person can read. At 7×7 "
     "something starts to show; around 11×11 you see edges, colour blobs and textures. Stacked "
     "3×3 layers reach the same receptive fields with fewer weights — but then what a unit "
     "responds to is no longer one kernel, so we look at the input patches that excite it most. "
-    "**What to notice:** before training the kernels are noise; after training they are not."
+    "**What to notice:** before training the kernels are noise; after training they are not.",
+    "What first-layer kernels learn, at 3×3, 7×7 and 11×11.",
 )
 
 

@@ -12,16 +12,18 @@ from models.spec import PRESETS, TYPES, SpecError, check, describe, from_json, t
 from models.train import TrainConfig, default_device, train
 from ui import jobs, teacher
 from ui import models as ui_models
+from ui.presenter import teaching
 
 BUDGET = 20_000
 COLUMNS = ["type", "out", "kernel", "stride", "padding", "dilation", "p"]
 
 st.title("Architecture lab")
-st.markdown(
+teaching(
     "Build a net layer by layer, see its shapes, parameters and receptive fields change as you "
     "type, then train it. The course's assignment: **under 20,000 parameters, no fully connected "
     "layer, ≥ 99.4 % on MNIST**. A saved net appears in the sidebar, so every other page can look "
-    "inside it."
+    "inside it.",
+    "Build a net, check it, train it.",
 )
 
 # --- The spec -----------------------------------------------------------------------------------

@@ -6,14 +6,16 @@ from models import data, softmax
 from models.inference import predict
 from ui import models as ui_models
 from ui.inputs import your_digit
+from ui.presenter import teaching
 from viz.charts import class_bars, nll_curve
 
 st.title("Softmax vs log-softmax")
-st.markdown(
+teaching(
     "A net ends with ten raw **scores** (logits). Softmax turns them into numbers that are "
     "positive and sum to one — a *likelihood-like confidence*, not a calibrated probability. "
     "Training minimises the **negative log-likelihood** of the right class: the net's "
-    "“unhappiness”, zero when it is certain and right, huge when it is sure and wrong."
+    "“unhappiness”, zero when it is certain and right, huge when it is sure and wrong.",
+    "Scores → softmax confidences → the loss that training minimises.",
 )
 
 model, metadata = ui_models.require("mnist")

@@ -8,25 +8,31 @@ from models.convolution import ConvSettingError
 from models.inputs import to_tensor
 from models.probes import class_input_gradient
 from models.strides import (
-    coverage, coverage_1d_stack_closed_form, spectrum, stride_peak_strength, transposed_overlap,
+    coverage,
+    coverage_1d_stack_closed_form,
+    spectrum,
+    stride_peak_strength,
+    transposed_overlap,
 )
 from models.train import default_device
 from models.upsampler import checkerboard_experiment
 from ui import jobs
 from ui import models as ui_models
 from ui.inputs import TEST_IMAGE, pick_image
+from ui.presenter import teaching
 from viz.charts import coverage_strip, loss_curves
 from viz.convolution import number_grid
 from viz.feature_maps import gradient_map, map_grid
 
 st.title("Strides and the checkerboard")
-st.markdown(
+teaching(
     "With stride 1, a 3×3 kernel visits every inner pixel nine times. With a larger stride some "
     "pixels are visited more often than their neighbours — islands of extra attention in a "
     "repeating pattern. On the way *up* (transposed convolutions in decoders, super-resolution "
     "and GANs) the same unevenness paints a visible **checkerboard** (Odena et al., 2016). "
     "**What to notice:** the pattern's period is the stride, and it shows up as sharp peaks in "
-    "the picture's spectrum."
+    "the picture's spectrum.",
+    "Strides leave some pixels seen more often than others: a checkerboard.",
 )
 
 # --- Coverage -----------------------------------------------------------------------------------

@@ -3,12 +3,14 @@ import streamlit as st
 from models.jobs import worker
 from ui import teacher
 from ui.models import training_device
+from ui.presenter import teaching
 
 st.title("The training worker")
-st.markdown(
+teaching(
     "Every training run in CNN Lab — from any page, any browser — goes through one worker that "
     "runs one job at a time, so the GPU is never split between two trainings and everyone else's "
-    "pages keep answering. Here is what it is doing."
+    "pages keep answering. Here is what it is doing.",
+    "One worker runs every training job, one at a time.",
 )
 
 

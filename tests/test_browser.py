@@ -13,7 +13,7 @@ from tests.e2e_server import CHROMIUM, CHROMIUM_ARGS, streamlit_server
 pytestmark = pytest.mark.browser
 
 try:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 except ImportError:   # pragma: no cover
     sync_playwright = None
 
@@ -120,3 +120,64 @@ def test_drawing_survives_a_visit_to_another_page(page):
         page.wait_for_timeout(250)
     assert _ink_on_canvas(page)
     assert page.locator(".st-key-predicted_digit").inner_text().strip() == "7"
+
+
+def _new_browser_page(page):
+    """A second, separate browser context: no shared cookies or storage, as another student."""
+    other = page.context.browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    other.set_default_timeout(60_000)
+    return other
+
+
+def test_a_link_carries_the_drawn_digit_to_another_browser(page):
+    """Runs after the 7 was drawn: the address bar holds a short id for the drawing, and
+    opening it in another browser shows the same strokes and the same answer."""
+    page.get_by_role("link", name="Draw a digit").first.click()
+    _wait_for_script(page)
+    page.wait_for_function("() => /[?&]digit=[0-9a-f]{12}/.test(location.search)")
+    link = page.url
+    other = _new_browser_page(page)
+    try:
+        other.goto(link)
+        _wait_for_script(other)
+        other.locator("canvas.upper-canvas").first.wait_for()
+        for _ in range(20):
+            if _ink_on_canvas(other):
+                break
+            other.wait_for_timeout(250)
+        assert _ink_on_canvas(other)
+        assert other.locator(".st-key-predicted_digit").inner_text().strip() == "7"
+    finally:
+        other.context.close()
+
+
+def test_change_two_controls_and_open_the_link_elsewhere(page):
+    page.get_by_role("link", name="Softmax vs log-softmax").first.click()
+    _wait_for_script(page)
+    page.get_by_text("An MNIST test image").first.click()
+    _wait_for_script(page)
+    number = page.get_by_label("Test image number")
+    number.fill("42")
+    number.press("Enter")
+    _wait_for_script(page)
+    target = page.get_by_role("combobox", name="Target (the right answer)")
+    target.click()
+    target.press_sequentially("3")
+    target.press("Enter")
+    _wait_for_script(page)
+    page.wait_for_function("() => location.search.includes('softmax_index=42') && "
+                           "location.search.includes('softmax_target=3')")
+    link = page.url
+    caption = page.get_by_text(re.compile(r"Starting from the net's scores for MNIST test image 42")).inner_text()
+
+    other = _new_browser_page(page)
+    try:
+        other.goto(link)
+        _wait_for_script(other)
+        expect(other.get_by_text(re.compile(r"Starting from the net's scores for MNIST test image 42"))).to_have_text(
+            caption)
+        expect(other.get_by_label("Test image number")).to_have_value("42")
+        expect(other.get_by_text("For target 3:")).to_be_visible()
+        assert other.url == link
+    finally:
+        other.context.close()

@@ -54,6 +54,7 @@ def test_navigating_to_each_page_through_the_app():
                         ("pages/gradcam.py", "Grad-CAM: where does the net look?"),
                         ("pages/strides.py", "Strides and the checkerboard"),
                         ("pages/batch_norm.py", "Batch norm and the shifting distributions"),
+                        ("pages/plain_vs_residual.py", "Plain vs residual nets"),
                         ("pages/lab.py", "Architecture lab")):
         at.switch_page(page).run()
         assert not at.exception, [e.value for e in at.exception]

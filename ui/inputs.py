@@ -8,24 +8,12 @@ from PIL import Image
 
 from models import data, imagenet
 from models.inputs import InputError, check_image, ink_from_photo, mnist_digit
+from ui.your_digit import set_your_digit, your_digit  # noqa: F401  (pages import them from here)
 
-YOUR_DIGIT = "your_digit"
 TEST_IMAGE = {"mnist": "MNIST test image", "cifar10": "CIFAR-10 test image",
               "imagenet": "CIFAR-10 test image, enlarged"}
 UPLOAD = "Upload a picture"
 YOURS = "Your digit"
-
-
-def set_your_digit(image: np.ndarray | None, source: str) -> None:
-    if image is None:
-        st.session_state.pop(YOUR_DIGIT, None)
-    else:
-        st.session_state[YOUR_DIGIT] = {"image": image, "source": source}
-
-
-def your_digit() -> dict | None:
-    """{"image": 28x28 uint8, "source": text} of the digit last drawn/picked/uploaded, or None."""
-    return st.session_state.get(YOUR_DIGIT)
 
 
 def input_sources(dataset: str, with_your_digit: bool = True) -> list[str]:

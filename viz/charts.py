@@ -103,3 +103,30 @@ def loss_curves(curves: dict[str, Sequence[float]], title: str, height: int = 26
                       margin=dict(l=10, r=10, t=40, b=10), xaxis_title="step", yaxis_title="loss",
                       yaxis_type="log", legend=dict(orientation="h", y=1.12, x=1, xanchor="right"))
     return fig
+
+
+def epoch_curves(series: dict[str, tuple[Sequence[float], Sequence[float]]], title: str, y_title: str,
+                 percent: bool = False, dashed: Sequence[str] = (), height: int = 320) -> go.Figure:
+    """One line per named (epochs, values) series; names in `dashed` are drawn dashed."""
+    fig = go.Figure([
+        go.Scatter(x=list(x), y=list(y), name=name, mode="lines+markers",
+                   line=dict(dash="dash" if name in dashed else "solid", width=3 if "56" in name else 2))
+        for name, (x, y) in series.items()
+    ])
+    fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=height,
+                      margin=dict(l=10, r=10, t=40, b=10), xaxis_title="epoch", yaxis_title=y_title,
+                      legend=dict(orientation="h", y=1.12, x=1, xanchor="right"))
+    if percent:
+        fig.update_yaxes(tickformat=".0%")
+    return fig
+
+
+def layer_norms(series: dict[str, Sequence[float]], title: str, height: int = 320) -> go.Figure:
+    """Per-layer gradient norms (log scale), layer 1 = the one nearest the input."""
+    fig = go.Figure([go.Scatter(x=list(range(1, len(values) + 1)), y=list(values), name=name, mode="lines+markers")
+                     for name, values in series.items()])
+    fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=height,
+                      margin=dict(l=10, r=10, t=40, b=10), xaxis_title="layer (1 = nearest the input)",
+                      yaxis_title="‖∂loss/∂weights‖", yaxis_type="log",
+                      legend=dict(orientation="h", y=1.12, x=1, xanchor="right"))
+    return fig

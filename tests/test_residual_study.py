@@ -1,0 +1,72 @@
+"""Plain vs residual: gradients at initialisation and reading the shipped runs."""
+
+import copy
+
+import pytest
+import torch
+
+from models import checkpoints
+from models.residual_study import NETS, gradient_norms, gradient_norms_at_init, load_runs
+from models.resnet import cifar_resnet
+
+
+@pytest.fixture(scope="module")
+def batch():
+    generator = torch.Generator().manual_seed(0)
+    return torch.randn(64, 3, 32, 32, generator=generator), torch.randint(0, 10, (64,), generator=generator)
+
+
+def test_one_norm_per_weight_layer_in_forward_order(batch):
+    norms = gradient_norms_at_init(20, True, *batch)
+    assert len(norms) == 20                         # 19 convolutions and the linear layer
+    assert norms[0][0] == "stem" and norms[-1][0] == "fc"
+    assert all(value > 0 for _, value in norms)
+
+
+def test_plain_and_residual_nets_start_from_the_same_weights():
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        plain = cifar_resnet(20, residual=False)
+        torch.manual_seed(0)
+        residual = cifar_resnet(20, residual=True)
+    for (name, a), (_, b) in zip(plain.state_dict().items(), residual.state_dict().items()):
+        assert torch.equal(a, b), name
+
+
+def test_the_net_is_left_as_it_was(batch):
+    net = cifar_resnet(20).eval()
+    before = copy.deepcopy(net.state_dict())
+    gradient_norms(net, *batch)
+    assert not net.training
+    assert all(p.grad is None for p in net.parameters())
+    for key, value in net.state_dict().items():
+        if "running" not in key and "num_batches" not in key:
+            assert torch.equal(value, before[key]), key
+
+
+def test_skip_connections_keep_the_gradient_even_across_depth(batch):
+    def spread(depth, residual):
+        convs = [n for name, n in gradient_norms_at_init(depth, residual, *batch) if name != "fc"]
+        return max(convs) / min(convs)
+
+    # Measured on this batch: largest / smallest conv gradient is 13 (plain-20), 3,656
+    # (plain-56), 3.7 (ResNet-20) and 14 (ResNet-56): the plain net's spread grows about
+    # 300-fold from 20 to 56 layers, the residual net's about 4-fold.
+    assert spread(56, False) > 50 * spread(56, True)
+    assert spread(56, False) > 50 * spread(20, False)
+    assert spread(56, True) < 10 * spread(20, True)
+
+
+def test_reading_the_runs(tmp_path):
+    net = cifar_resnet(20)
+    history = [{"epoch": 1, "train_loss": 2.0, "train_accuracy": 0.3, "test_accuracy": 0.35},
+               {"epoch": 2, "train_loss": 1.5, "train_accuracy": 0.5, "test_accuracy": 0.52}]
+    checkpoints.save(tmp_path / "resnet20_cifar10.pt", net, arch="cifar-resnet", arch_kwargs={"depth": 20},
+                     init_state_dict=None, metadata={"name": "resnet20", "dataset": "cifar10", "test_accuracy": 0.52, "history": history,
+                               "train_images": 10_000, "device": "CPU", "command": "python -m models.train resnet20"})
+    (tmp_path / "plain56_cifar10.pt").write_bytes(b"not a checkpoint")
+    runs, problems = load_runs(tmp_path)
+    assert list(runs) == ["resnet20"]
+    assert runs["resnet20"].history == history and runs["resnet20"].train_images == 10_000
+    assert len(problems) == 3 and any("plain-56" in p for p in problems)
+

@@ -1,0 +1,297 @@
+"""Scenes in a session: links that reproduce a view, lessons walked scene by scene, and the
+projector layout. app.py calls `open_link` before the page runs and `mirror_in_link` after.
+
+Every way of restoring a scene goes through the link: walking a lesson switches to the
+scene's page with the scene's query parameters, and `open_link` applies them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlencode
+
+import streamlit as st
+
+from ui import models as ui_models
+from ui.navigation import BY_PATH
+from ui.scenes import (
+    Digit,
+    DigitStore,
+    Lesson,
+    LessonError,
+    Scene,
+    capture_controls,
+    from_query,
+    lesson_from_json,
+    to_query,
+)
+from ui.your_digit import set_your_digit, your_digit
+
+LESSONS_DIR = Path(__file__).resolve().parents[1] / "lessons"
+_WRITTEN = "link_written"        # the query parameters this session last applied or wrote
+_PROBLEMS = "link_problems"
+PRESENTING = "presenting"
+_HIDDEN = "presenter_hidden"     # page -> control keys hidden when presenting
+LESSON = "lesson"
+LESSON_INDEX = "lesson_index"
+
+
+def digit_store() -> DigitStore:
+    return DigitStore(ui_models.runs_dir() / "shared_digits")
+
+
+def hidden_controls(page: str) -> list[str]:
+    return st.session_state.setdefault(_HIDDEN, {}).get(page, [])
+
+
+def _set_hidden(page: str, keys: list[str]) -> None:
+    st.session_state.setdefault(_HIDDEN, {})[page] = list(keys)
+    st.session_state[f"scene_hide_{page}"] = list(keys)   # the panel's picker shows them
+
+
+def current_scene(page: str, title: str = "", note: str = "") -> Scene:
+    """What `page` shows in this session now."""
+    models = {}
+    for dataset in ui_models.DATASET_TITLES:
+        entry = ui_models.current_entry(dataset)
+        if entry is not None:
+            models[dataset] = entry.label
+    digit = None
+    if (mine := your_digit()) is not None:
+        drawing = st.session_state.get("digit_drawing") if mine["source"] == "your drawing" else None
+        digit = Digit(mine["image"], mine["source"], drawing)
+    return Scene(page, title, capture_controls(page, st.session_state), models, digit,
+                 list(hidden_controls(page)), note)
+
+
+def _restore_digit(digit: Digit) -> None:
+    set_your_digit(digit.image, digit.source)
+    if digit.drawing is not None:   # redraw the strokes on the canvas of "Draw a digit"
+        st.session_state["digit_drawing"] = digit.drawing
+        st.session_state["drawn_digit"] = digit.image
+        st.session_state["canvas_version"] = st.session_state.get("canvas_version", 0) + 1
+
+
+def open_link(page: str) -> None:
+    """Apply the URL's scene to this session, unless the URL is the one this session wrote.
+    Call before the sidebar and the page create their widgets."""
+    params = st.query_params.to_dict()
+    if params == st.session_state.get(_WRITTEN):
+        return
+    st.session_state[_WRITTEN] = params
+    link = from_query(page, params)
+    problems = list(link.problems)
+    for key, value in link.scene.controls.items():
+        st.session_state[key] = value
+    for dataset, label in link.scene.models.items():
+        entry = ui_models.find(label)
+        if entry is None or entry.dataset != dataset:
+            problems.append(f"there is no {ui_models.DATASET_TITLES[dataset]} model “{label}” here; "
+                            "the sidebar's choice stands")
+        else:
+            st.session_state[f"model_{dataset}"] = entry
+    if link.digit_id:
+        digit = digit_store().load(link.digit_id)
+        if digit is None:
+            problems.append("the link's digit is not stored on this server (digits stay on the "
+                            "server where the link was made)")
+        else:
+            _restore_digit(digit)
+    if link.presenting:
+        st.session_state[PRESENTING] = True
+    if link.scene.hidden:
+        _set_hidden(page, link.scene.hidden)
+    st.session_state[_PROBLEMS] = problems
+
+
+def show_link_problems() -> None:
+    problems = st.session_state.pop(_PROBLEMS, None)
+    if problems:
+        st.warning("Parts of this link could not be opened:\n\n" + "\n".join(f"- {p}" for p in problems),
+                   icon=":material/link_off:")
+
+
+def link_params(page: str) -> dict[str, str]:
+    scene = current_scene(page)
+    digit_id = digit_store().save(scene.digit) if scene.digit is not None else None
+    return to_query(scene, digit_id, presenting=st.session_state.get(PRESENTING, False))
+
+
+def show_link(slot, params: dict[str, str]) -> None:
+    slot.code(f"{st.context.url or ''}?{urlencode(params)}", language=None, wrap_lines=True)
+
+
+def mirror_in_link(page: str, link_slot=None) -> None:
+    """Write the page's state into the address bar (and the panel's link). Call after the
+    page has run."""
+    params = link_params(page)
+    if params != st.query_params.to_dict():
+        st.query_params.from_dict(params)
+    st.session_state[_WRITTEN] = params
+    if link_slot is not None:
+        show_link(link_slot, params)
+
+
+def go_to(scene: Scene) -> None:
+    """Open `scene`: its page, with its state in the link (which `open_link` then applies)."""
+    digit_id = digit_store().save(scene.digit) if scene.digit is not None else None
+    st.session_state[_WRITTEN] = None   # apply the link even if it equals the last one
+    st.switch_page(BY_PATH[scene.page].file,
+                   query_params=to_query(scene, digit_id, presenting=st.session_state.get(PRESENTING, False)))
+
+
+# --- Lessons ---------------------------------------------------------------------------------
+
+
+def shipped_lessons() -> dict[str, Path]:
+    return {path.stem.replace("_", " "): path for path in sorted(LESSONS_DIR.glob("*.json"))}
+
+
+def load_lesson(text: str | bytes, name: str) -> bool:
+    """Make the file the session's lesson. Says on the page what could not be loaded."""
+    try:
+        lesson, problems = lesson_from_json(text, set(BY_PATH))
+    except LessonError as error:
+        st.error(f"{name} cannot be opened: {error}. Nothing was loaded.")
+        return False
+    if problems:
+        st.warning(f"{name}: loaded {len(lesson.scenes)} scenes; these parts could not be loaded:\n\n"
+                   + "\n".join(f"- {p}" for p in problems))
+    if not lesson.scenes:
+        st.error(f"{name} has no scene this app can show. Nothing was loaded.")
+        return False
+    st.session_state[LESSON] = lesson
+    st.session_state[LESSON_INDEX] = None
+    return True
+
+
+def _lesson() -> Lesson:
+    return st.session_state.setdefault(LESSON, Lesson("My lesson"))
+
+
+def _step(offset: int) -> None:
+    lesson = _lesson()
+    index = st.session_state.get(LESSON_INDEX)
+    index = 0 if index is None else min(max(index + offset, 0), len(lesson.scenes) - 1)
+    st.session_state[LESSON_INDEX] = index
+    go_to(lesson.scenes[index])
+
+
+def lesson_navigation(key: str) -> None:
+    """Previous / "scene i of n" / next for the session's lesson."""
+    lesson = _lesson()
+    if not lesson.scenes:
+        return
+    index = st.session_state.get(LESSON_INDEX)
+    back, where, forward = st.columns([1, 4, 1], vertical_alignment="center")
+    if back.button("", icon=":material/arrow_back:", key=f"{key}_back", help="Previous scene",
+                   disabled=index is None or index == 0):
+        _step(-1)
+    if index is None:
+        where.markdown(f"**{lesson.title}** · {len(lesson.scenes)} scenes")
+    else:
+        where.markdown(f"**{index + 1} / {len(lesson.scenes)}** · {lesson.scenes[index].title}")
+    if forward.button("", icon=":material/arrow_forward:", key=f"{key}_next", help="Next scene",
+                      disabled=index is not None and index == len(lesson.scenes) - 1):
+        _step(1)
+
+
+def scene_panel(page: str):
+    """The sidebar's "Scenes, links and lessons" panel. Returns the slot for the link, which
+    `mirror_in_link` fills once the page has run."""
+    with st.sidebar.expander("Scenes, links and lessons", icon=":material/slideshow:"):
+        st.toggle("Presenter mode", key=PRESENTING,
+                  help="For the projector: hides the sidebar and the controls you pick, enlarges "
+                       "text and charts, and shortens the teaching text.")
+        st.markdown("**Link to this view**")
+        link_slot = st.empty()
+        show_link(link_slot, link_params(page))
+        st.caption("Copy it with the icon at its right: it opens this page as you see it now, "
+                   "in any browser that reaches this server.")
+
+        st.markdown("**Lesson**")
+        lesson_navigation("panel")
+        lesson = _lesson()
+        if lesson.scenes:
+            chosen = st.selectbox("Go to scene", range(len(lesson.scenes)), index=None,
+                                  format_func=lambda i: f"{i + 1}. {lesson.scenes[i].title}",
+                                  key="lesson_pick", placeholder="Choose a scene")
+            if chosen is not None:
+                st.session_state[LESSON_INDEX] = chosen
+                del st.session_state["lesson_pick"]
+                go_to(lesson.scenes[chosen])
+
+        controls = sorted(set(capture_controls(page, st.session_state)) | set(hidden_controls(page)))
+        title = st.text_input("Scene title", placeholder=BY_PATH[page].title, key="scene_title")
+        note = st.text_input("One line for the projector (optional)", key="scene_note")
+        hidden = st.multiselect("Controls to hide when presenting", controls, default=hidden_controls(page),
+                                key=f"scene_hide_{page}")
+        st.session_state[_HIDDEN][page] = hidden
+        if st.button("Add this view to the lesson", icon=":material/add:", key="scene_add"):
+            lesson.scenes.append(current_scene(page, title or BY_PATH[page].title, note))
+            st.session_state[LESSON_INDEX] = len(lesson.scenes) - 1
+            st.toast(f"Scene {len(lesson.scenes)} added: {title or BY_PATH[page].title}")
+
+        st.download_button("Export the lesson (JSON)", lesson.to_json(), "lesson.json",
+                           mime="application/json", icon=":material/download:", key="lesson_export",
+                           disabled=not lesson.scenes)
+        shipped = shipped_lessons()
+        pick = st.selectbox("Open a ready lesson", list(shipped), index=None, key="lesson_shipped",
+                            placeholder="Choose a lesson")
+        if pick is not None and st.button("Open it", key="lesson_open"):
+            if load_lesson(shipped[pick].read_bytes(), pick):
+                _step(0)
+        upload = st.file_uploader("Import a lesson (JSON)", type=["json"], key="lesson_import")
+        if upload is not None and st.session_state.get("lesson_imported") != upload.file_id:
+            st.session_state["lesson_imported"] = upload.file_id
+            load_lesson(upload.getvalue(), upload.name)
+        if lesson.scenes and st.button("Start a new, empty lesson", key="lesson_clear"):
+            st.session_state[LESSON] = Lesson("My lesson")
+            st.session_state[LESSON_INDEX] = None
+            st.rerun()
+    return link_slot
+
+
+# --- The projector layout --------------------------------------------------------------------
+
+
+def presenting() -> bool:
+    return bool(st.session_state.get(PRESENTING))
+
+
+def teaching(text: str, short: str = "") -> None:
+    """A page's teaching text; on the projector only its short form (or nothing)."""
+    if not presenting():
+        st.markdown(text)
+    elif short:
+        st.markdown(f"<p style='font-size:1.35rem'>{short}</p>", unsafe_allow_html=True)
+
+
+def _leave_presenter_mode() -> None:
+    st.session_state[PRESENTING] = False
+
+
+def presenter_bar(page: str) -> None:
+    """In presenter mode: the projector's style, and a slim bar to walk the lesson."""
+    if not presenting():
+        return
+    hidden = ", ".join(f".st-key-{key}" for key in hidden_controls(page))
+    st.html(
+        "<style>"
+        "[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'], "
+        "[data-testid='stExpandSidebarButton'] {display: none}"
+        "[data-testid='stMainBlockContainer'] {zoom: 1.25; max-width: 100%; padding-top: 1rem}"
+        + (f"{hidden} {{display: none}}" if hidden else "")
+        + "</style>"
+    )
+    with st.container(border=True, key="presenter_bar"):
+        navigation, leave = st.columns([6, 1], vertical_alignment="center")
+        with navigation:
+            lesson_navigation("bar")
+        leave.button("Leave presenter mode", icon=":material/close_fullscreen:", key="presenter_leave",
+                     on_click=_leave_presenter_mode)
+        index = st.session_state.get(LESSON_INDEX)
+        lesson = _lesson()
+        if index is not None and index < len(lesson.scenes) and lesson.scenes[index].note \
+                and lesson.scenes[index].page == page:
+            st.markdown(f"<p style='font-size:1.5rem;margin:0'>{lesson.scenes[index].note}</p>",
+                        unsafe_allow_html=True)

@@ -1,0 +1,307 @@
+"""Scenes and lessons: what a page shows, as plain data.
+
+A scene is one page plus the values of its controls (the session-state entries its widgets
+are keyed by), the models chosen in the sidebar, "your digit", the controls hidden on a
+projector and a short note. A lesson is an ordered list of scenes. Scenes round-trip through
+JSON (lesson files) and through URL query parameters (links). Only the control keys listed in
+PAGE_CONTROLS can be set this way, so a foreign file or link cannot reach the rest of a
+session. No Streamlit here: ui/presenter.py applies scenes to a session.
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+LESSON_FORMAT = "cnn-lab-lesson/1"
+MAX_LESSON_BYTES = 5_000_000
+MAX_TEXT = 300            # longest control value or title a scene keeps
+MAX_DRAWING_BYTES = 500_000
+
+# The controls each page's scenes capture and restore, as glob patterns over session-state
+# keys; pages are named by their URL path ("" is the home page).
+PAGE_CONTROLS: dict[str, tuple[str, ...]] = {
+    "": (),
+    "draw": ("digit_source", "stroke_width", "digit_index", "digit_class"),
+    "softmax": ("softmax_source", "softmax_index", "softmax_target", "temperature", "shift", "scale",
+                "big_score"),
+    "convolution": ("cv_*",),
+    "feature-maps": ("fm_*",),
+    "kernels": ("kn_*",),
+    "grad-cam": ("gc_*",),
+    "strides": ("sd_*",),
+    "batch-norm": ("bn_kind", "bn_steps", "bn_lr", "bn_record", "bn_layer", "bn_moment", "bn_spoil"),
+    "worker": (),
+    "lab": ("lab_preset", "lab_dataset", "lab_epochs", "lab_batch", "lab_lr", "lab_optimizer"),
+    "plain-vs-residual": ("pr_*",),
+}
+# Keys that match a page's patterns but are not settable controls: buttons, uploads, editors.
+NOT_CONTROLS = ("*_upload", "*_random", "*_train", "*_stop", "*_typed", "*_save", "*_export")
+DATASETS = ("mnist", "cifar10")
+# Query parameters that are not controls.
+MODEL_PARAM = "model_{}"
+DIGIT_PARAM = "digit"
+PRESENT_PARAM = "present"
+HIDE_PARAM = "hide"
+
+Value = bool | int | float | str
+
+
+class LessonError(ValueError):
+    """A lesson file that cannot be read at all."""
+
+
+@dataclass
+class Digit:
+    image: np.ndarray                # 28x28 uint8, what the net sees
+    source: str                      # e.g. "your drawing"
+    drawing: dict | None = None      # the canvas strokes (fabric.js JSON), when it was drawn
+
+    def to_json(self) -> dict:
+        return {"image": base64.b64encode(self.image.astype(np.uint8).tobytes()).decode(),
+                "source": self.source, "drawing": self.drawing}
+
+    @classmethod
+    def from_json(cls, raw: object) -> Digit:
+        if not isinstance(raw, dict) or not isinstance(raw.get("image"), str):
+            raise ValueError("a digit needs an image")
+        pixels = base64.b64decode(raw["image"], validate=True)
+        if len(pixels) != 28 * 28:
+            raise ValueError(f"a digit has 784 pixels, this one {len(pixels)}")
+        drawing = raw.get("drawing")
+        if drawing is not None and (not isinstance(drawing, dict)
+                                    or len(json.dumps(drawing)) > MAX_DRAWING_BYTES):
+            raise ValueError("the digit's drawing is not a canvas drawing")
+        return cls(np.frombuffer(pixels, np.uint8).reshape(28, 28).copy(),
+                   _text(raw.get("source", "a shared digit")), drawing)
+
+    def digest(self) -> str:
+        """A short id that names this digit's content."""
+        canonical = json.dumps(self.to_json(), sort_keys=True).encode()
+        return hashlib.sha256(canonical).hexdigest()[:12]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Digit) and self.to_json() == other.to_json()
+
+
+@dataclass
+class Scene:
+    page: str                                              # URL path of the page
+    title: str = ""
+    controls: dict[str, Value] = field(default_factory=dict)
+    models: dict[str, str] = field(default_factory=dict)   # dataset -> model label
+    digit: Digit | None = None
+    hidden: list[str] = field(default_factory=list)        # controls hidden when presenting
+    note: str = ""                                         # one line for the projector
+
+    def to_json(self) -> dict:
+        return {"page": self.page, "title": self.title, "controls": dict(self.controls),
+                "models": dict(self.models), "digit": self.digit.to_json() if self.digit else None,
+                "hidden": list(self.hidden), "note": self.note}
+
+
+@dataclass
+class Lesson:
+    title: str
+    scenes: list[Scene] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps({"format": LESSON_FORMAT, "title": self.title,
+                           "scenes": [scene.to_json() for scene in self.scenes]}, indent=1)
+
+
+def is_control(page: str, key: str) -> bool:
+    patterns = PAGE_CONTROLS.get(page, ())
+    return (any(fnmatch.fnmatchcase(key, p) for p in patterns)
+            and not any(fnmatch.fnmatchcase(key, p) for p in NOT_CONTROLS))
+
+
+def _is_value(value: object) -> bool:
+    if isinstance(value, float):
+        return bool(np.isfinite(value))
+    if isinstance(value, str):
+        return len(value) <= MAX_TEXT
+    return isinstance(value, (bool, int))
+
+
+def _text(value: object) -> str:
+    return str(value)[:MAX_TEXT]
+
+
+def capture_controls(page: str, state: Mapping) -> dict[str, Value]:
+    """The page's control values in `state` (a session state), sorted by key."""
+    return {key: state[key] for key in sorted(k for k in state.keys() if isinstance(k, str))
+            if is_control(page, key) and _is_value(state[key])}
+
+
+# --- Lessons as JSON -------------------------------------------------------------------------
+
+
+def scene_from_json(raw: object, known_pages: set[str] | None = None) -> tuple[Scene | None, list[str]]:
+    """A scene and the problems met reading it; the scene is None when its page is unknown.
+    Controls that the page does not have, or whose values are not plain, are left out."""
+    known_pages = set(PAGE_CONTROLS) if known_pages is None else known_pages
+    if not isinstance(raw, dict):
+        return None, ["a scene that is not an object was skipped"]
+    title = _text(raw.get("title") or raw.get("page") or "untitled")
+    page = raw.get("page")
+    if not isinstance(page, str) or page not in known_pages:
+        return None, [f"scene “{title}”: there is no page {page!r} in this app; skipped"]
+    problems = []
+    controls = {}
+    raw_controls = raw.get("controls") or {}
+    if not isinstance(raw_controls, dict):
+        raw_controls = {}
+        problems.append(f"scene “{title}”: its controls are not a table; left out")
+    for key, value in raw_controls.items():
+        if not is_control(page, key):
+            problems.append(f"scene “{title}”: the page has no control {key!r}; left out")
+        elif not _is_value(value):
+            problems.append(f"scene “{title}”: {key} = {value!r} is not a plain value; left out")
+        else:
+            controls[key] = value
+    models = {}
+    for dataset, label in (raw.get("models") or {}).items() if isinstance(raw.get("models"), dict) else ():
+        if dataset in DATASETS and isinstance(label, str):
+            models[dataset] = _text(label)
+        else:
+            problems.append(f"scene “{title}”: model {dataset!r} = {label!r} left out")
+    digit = None
+    if raw.get("digit") is not None:
+        try:
+            digit = Digit.from_json(raw["digit"])
+        except (ValueError, TypeError) as error:
+            problems.append(f"scene “{title}”: its digit cannot be read ({error}); left out")
+    hidden = [key for key in raw.get("hidden") or [] if isinstance(key, str) and is_control(page, key)]
+    scene = Scene(page, title, controls, models, digit, hidden, _text(raw.get("note") or ""))
+    return scene, problems
+
+
+def lesson_from_json(text: str | bytes, known_pages: set[str] | None = None) -> tuple[Lesson, list[str]]:
+    """Read a lesson file: (the lesson with every scene that could be read, what could not).
+    Raises LessonError when the file is not a CNN Lab lesson at all."""
+    if len(text) > MAX_LESSON_BYTES:
+        raise LessonError(f"this file is {len(text):,} bytes; a lesson is at most {MAX_LESSON_BYTES:,}")
+    try:
+        raw = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise LessonError(f"this file is not JSON ({error})") from None
+    if not isinstance(raw, dict) or raw.get("format") != LESSON_FORMAT:
+        raise LessonError(f"this JSON is not a CNN Lab lesson (it needs \"format\": \"{LESSON_FORMAT}\")")
+    if not isinstance(raw.get("scenes"), list):
+        raise LessonError("this lesson has no list of scenes")
+    lesson, problems = Lesson(_text(raw.get("title") or "Untitled lesson")), []
+    for item in raw["scenes"]:
+        scene, scene_problems = scene_from_json(item, known_pages)
+        problems.extend(scene_problems)
+        if scene is not None:
+            lesson.scenes.append(scene)
+    return lesson, problems
+
+
+# --- Scenes as URL query parameters ----------------------------------------------------------
+
+
+def encode_value(value: Value) -> str:
+    """Plain words stay readable in the address bar; anything JSON would misread is quoted."""
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+        except ValueError:
+            return value
+    return json.dumps(value)
+
+
+def decode_value(text: str) -> Value:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if _is_value(value) else text
+
+
+def to_query(scene: Scene, digit_id: str | None = None, presenting: bool = False) -> dict[str, str]:
+    params = {key: encode_value(value) for key, value in scene.controls.items()}
+    params.update({MODEL_PARAM.format(dataset): label for dataset, label in sorted(scene.models.items())})
+    if digit_id:
+        params[DIGIT_PARAM] = digit_id
+    if presenting:
+        params[PRESENT_PARAM] = "1"
+    if scene.hidden:
+        params[HIDE_PARAM] = ",".join(scene.hidden)
+    return params
+
+
+@dataclass
+class QueryScene:
+    scene: Scene
+    digit_id: str | None
+    presenting: bool
+    problems: list[str]
+
+
+def from_query(page: str, params: Mapping[str, str]) -> QueryScene:
+    """The scene a link describes (for the page it opens). Parameters that are not this page's
+    controls are listed as problems and otherwise ignored."""
+    scene, problems, digit_id = Scene(page), [], None
+    model_params = {MODEL_PARAM.format(d): d for d in DATASETS}
+    for key, text in params.items():
+        if key in model_params:
+            scene.models[model_params[key]] = _text(text)
+        elif key == DIGIT_PARAM:
+            if DigitStore.valid_id(text):
+                digit_id = text
+            else:
+                problems.append(f"the link's digit id {text!r} is not valid")
+        elif key in (PRESENT_PARAM, HIDE_PARAM):
+            continue
+        elif is_control(page, key):
+            scene.controls[key] = decode_value(text)
+        else:
+            problems.append(f"this page has no control {key!r}")
+    scene.hidden = [k for k in params.get(HIDE_PARAM, "").split(",") if is_control(page, k)]
+    return QueryScene(scene, digit_id, params.get(PRESENT_PARAM) == "1", problems)
+
+
+# --- Digits shared by link, stored on the server ---------------------------------------------
+
+
+class DigitStore:
+    """Digits behind links, one small JSON file each, named by the digit's digest."""
+
+    ID = re.compile(r"[0-9a-f]{12}")
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder)
+
+    @classmethod
+    def valid_id(cls, digit_id: str) -> bool:
+        return bool(cls.ID.fullmatch(digit_id))
+
+    def save(self, digit: Digit) -> str:
+        digit_id = digit.digest()
+        path = self.folder / f"{digit_id}.json"
+        if not path.exists():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(digit.to_json()))
+            os.replace(temporary, path)
+        return digit_id
+
+    def load(self, digit_id: str) -> Digit | None:
+        """The digit, or None when the id is unknown here or its file is damaged."""
+        if not self.valid_id(digit_id):
+            return None
+        try:
+            return Digit.from_json(json.loads((self.folder / f"{digit_id}.json").read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
