@@ -30,8 +30,9 @@ def shipped_runs():
 
 
 runs, problems = shipped_runs()
-for problem in problems:
-    st.warning(f"Missing from the shipped runs — {problem}")
+if problems:
+    st.warning("Some of the shipped training runs are missing, so their curves are not shown:\n\n"
+               + "\n".join(f"- {problem}" for problem in problems))
 
 # --- Figure 6 --------------------------------------------------------------------------------
 METRICS = {

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from models import checkpoints
-from models.residual_study import NETS, gradient_norms, gradient_norms_at_init, load_runs
+from models.residual_study import gradient_norms, gradient_norms_at_init, load_runs
 from models.resnet import cifar_resnet
 
 

@@ -26,7 +26,8 @@ from ui.scenes import (
 )
 from ui.your_digit import set_your_digit, your_digit
 
-LESSONS_DIR = Path(__file__).resolve().parents[1] / "lessons"
+ROOT = Path(__file__).resolve().parents[1]
+LESSONS_DIR = ROOT / "lessons"
 _WRITTEN = "link_written"        # the query parameters this session last applied or wrote
 _PROBLEMS = "link_problems"
 PRESENTING = "presenting"
@@ -135,7 +136,7 @@ def go_to(scene: Scene) -> None:
     """Open `scene`: its page, with its state in the link (which `open_link` then applies)."""
     digit_id = digit_store().save(scene.digit) if scene.digit is not None else None
     st.session_state[_WRITTEN] = None   # apply the link even if it equals the last one
-    st.switch_page(BY_PATH[scene.page].file,
+    st.switch_page(ROOT / BY_PATH[scene.page].file,
                    query_params=to_query(scene, digit_id, presenting=st.session_state.get(PRESENTING, False)))
 
 
@@ -146,22 +147,24 @@ def shipped_lessons() -> dict[str, Path]:
     return {path.stem.replace("_", " "): path for path in sorted(LESSONS_DIR.glob("*.json"))}
 
 
-def load_lesson(text: str | bytes, name: str) -> bool:
-    """Make the file the session's lesson. Says on the page what could not be loaded."""
+def load_lesson(text: str | bytes, name: str) -> list[str] | None:
+    """Make the file the session's lesson and return what could not be loaded (shown on the
+    page); None when nothing was loaded."""
     try:
         lesson, problems = lesson_from_json(text, set(BY_PATH))
     except LessonError as error:
         st.error(f"{name} cannot be opened: {error}. Nothing was loaded.")
-        return False
+        return None
+    if not lesson.scenes:
+        st.error(f"{name} has no scene this app can show. Nothing was loaded."
+                 + "".join(f"\n- {p}" for p in problems))
+        return None
     if problems:
         st.warning(f"{name}: loaded {len(lesson.scenes)} scenes; these parts could not be loaded:\n\n"
                    + "\n".join(f"- {p}" for p in problems))
-    if not lesson.scenes:
-        st.error(f"{name} has no scene this app can show. Nothing was loaded.")
-        return False
     st.session_state[LESSON] = lesson
     st.session_state[LESSON_INDEX] = None
-    return True
+    return problems
 
 
 def _lesson() -> Lesson:
@@ -174,6 +177,11 @@ def _step(offset: int) -> None:
     index = 0 if index is None else min(max(index + offset, 0), len(lesson.scenes) - 1)
     st.session_state[LESSON_INDEX] = index
     go_to(lesson.scenes[index])
+
+
+def _pick_scene() -> None:
+    st.session_state["lesson_goto"] = st.session_state["lesson_pick"]
+    st.session_state["lesson_pick"] = None   # the picker is a menu, not a state
 
 
 def lesson_navigation(key: str) -> None:
@@ -212,12 +220,11 @@ def scene_panel(page: str):
         lesson_navigation("panel")
         lesson = _lesson()
         if lesson.scenes:
-            chosen = st.selectbox("Go to scene", range(len(lesson.scenes)), index=None,
-                                  format_func=lambda i: f"{i + 1}. {lesson.scenes[i].title}",
-                                  key="lesson_pick", placeholder="Choose a scene")
-            if chosen is not None:
+            st.selectbox("Go to scene", range(len(lesson.scenes)), index=None,
+                         format_func=lambda i: f"{i + 1}. {lesson.scenes[i].title}",
+                         key="lesson_pick", placeholder="Choose a scene", on_change=_pick_scene)
+            if (chosen := st.session_state.pop("lesson_goto", None)) is not None:
                 st.session_state[LESSON_INDEX] = chosen
-                del st.session_state["lesson_pick"]
                 go_to(lesson.scenes[chosen])
 
         controls = sorted(set(capture_controls(page, st.session_state)) | set(hidden_controls(page)))
@@ -238,7 +245,7 @@ def scene_panel(page: str):
         pick = st.selectbox("Open a ready lesson", list(shipped), index=None, key="lesson_shipped",
                             placeholder="Choose a lesson")
         if pick is not None and st.button("Open it", key="lesson_open"):
-            if load_lesson(shipped[pick].read_bytes(), pick):
+            if load_lesson(shipped[pick].read_bytes(), pick) == []:   # it fits: start at scene 1
                 _step(0)
         upload = st.file_uploader("Import a lesson (JSON)", type=["json"], key="lesson_import")
         if upload is not None and st.session_state.get("lesson_imported") != upload.file_id:
@@ -278,13 +285,13 @@ def presenter_bar(page: str) -> None:
     st.html(
         "<style>"
         "[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'], "
-        "[data-testid='stExpandSidebarButton'] {display: none}"
+        "[data-testid='stExpandSidebarButton'], [data-testid='stHeader'] {display: none}"
         "[data-testid='stMainBlockContainer'] {zoom: 1.25; max-width: 100%; padding-top: 1rem}"
         + (f"{hidden} {{display: none}}" if hidden else "")
         + "</style>"
     )
     with st.container(border=True, key="presenter_bar"):
-        navigation, leave = st.columns([6, 1], vertical_alignment="center")
+        navigation, leave = st.columns([3, 1], vertical_alignment="center")
         with navigation:
             lesson_navigation("bar")
         leave.button("Leave presenter mode", icon=":material/close_fullscreen:", key="presenter_leave",

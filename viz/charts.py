@@ -127,6 +127,6 @@ def layer_norms(series: dict[str, Sequence[float]], title: str, height: int = 32
                      for name, values in series.items()])
     fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=height,
                       margin=dict(l=10, r=10, t=40, b=10), xaxis_title="layer (1 = nearest the input)",
-                      yaxis_title="‖∂loss/∂weights‖", yaxis_type="log",
+                      yaxis=dict(title="‖∂loss/∂weights‖", type="log", dtick=1, exponentformat="power"),
                       legend=dict(orientation="h", y=1.12, x=1, xanchor="right"))
     return fig
