@@ -2,6 +2,7 @@ import streamlit as st
 
 from models.jobs import worker
 from ui import teacher
+from ui.jobs import owner_label
 from ui.models import training_device
 from ui.presenter import teaching
 
@@ -19,6 +20,11 @@ def panel() -> None:
     import torch
 
     control = teacher.is_teacher()
+    me = owner_label()
+
+    def who(owner: str) -> str:
+        return f"{owner}, you" if owner == me else owner
+
     st.markdown(f"**Device:** {training_device()}")
     if torch.cuda.is_available():
         st.caption(f"GPU memory in use by PyTorch: {torch.cuda.memory_allocated() / 2**20:,.0f} MiB "
@@ -30,7 +36,7 @@ def panel() -> None:
         snapshot = running.snapshot()
         fraction = snapshot["progress"].get("fraction", 0.0)
         eta = snapshot["seconds"] / fraction * (1 - fraction) if fraction > 0 else None
-        st.progress(min(1.0, fraction), text=f"Running: {snapshot['name']} (session {snapshot['owner'][:8]}) · "
+        st.progress(min(1.0, fraction), text=f"Running: {snapshot['name']} (started by {who(snapshot['owner'])}) · "
                     f"{snapshot['seconds']:.0f} s" + (f", about {eta:.0f} s to go" if eta is not None else ""))
         if control and st.button("Stop the running job", key="teacher_stop_running", icon=":material/stop:"):
             worker().stop(running.id)
@@ -38,7 +44,7 @@ def panel() -> None:
     st.markdown(f"**Queue:** {len(queued)} waiting" if queued else "**Queue:** empty")
     for position, job in enumerate(queued, start=1):
         columns = st.columns([6, 1, 1])
-        columns[0].write(f"{position}. {job.name} (session {job.owner[:8]})")
+        columns[0].write(f"{position}. {job.name} (started by {who(job.owner)})")
         if control and position > 1 and columns[1].button("Move up", key=f"teacher_up_{job.id}"):
             worker().move_up(job.id)
         if control and columns[2].button("Remove", key=f"teacher_remove_{job.id}"):

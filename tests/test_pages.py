@@ -1,6 +1,7 @@
 """Every page runs in Streamlit's headless AppTest with the shipped checkpoints."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -520,6 +521,9 @@ def test_the_teacher_unlocks_with_the_key_and_can_train(monkeypatch, data_availa
     teacher_page = run("pages/strides.py", sd_steps=50, teacher_unlocked=True)
     teacher_page.button(key="sd_train").click().run()
     assert "sd_job" in teacher_page.session_state
+    from models.jobs import worker
+
+    assert re.fullmatch(r"teacher #[0-9a-f]{4}", worker().get(teacher_page.session_state["sd_job"]).owner)
     _run_until(teacher_page, lambda at: len([c for c in at.caption if "peak strength" in c.value]) == 2)
 
 
@@ -544,7 +548,7 @@ def test_worker_page_shows_the_queue():
         at = run("pages/teacher.py")
         text = " ".join(m.value for m in at.markdown) + " ".join(str(e.proto) for e in at.get("progress"))
         assert "Queue:" in text and "a long demo run" in text
-        assert any("a student's run" in m.value for m in at.markdown)
+        assert any("a student's run (started by student-session)" in m.value for m in at.markdown)
     finally:
         worker().stop(waiting.id)
         release.set()

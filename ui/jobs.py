@@ -4,6 +4,7 @@ The page polls with a fragment; each poll tells the worker the page is still the
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -19,10 +20,17 @@ def start(key: str, name: str, function: Callable[[JobContext], Any]) -> bool:
     by session-state `key`. False (with a message on the page) when it may not."""
     if not teacher.allowed("Starting a training run"):
         return False
-    context = get_script_run_ctx()
-    owner = context.session_id if context else "?"
-    st.session_state[key] = worker().submit(name, owner, function).id
+    st.session_state[key] = worker().submit(name, owner_label(), function).id
     return True
+
+
+def owner_label() -> str:
+    """Who this session is, as the worker's queue shows it: "teacher" or "student", and a short
+    tag that tells sessions apart without showing their ids."""
+    context = get_script_run_ctx()
+    tag = hashlib.sha256((context.session_id if context else "?").encode()).hexdigest()[:4]
+    role = "teacher" if teacher.configured_key() and teacher.is_teacher() else "student"
+    return f"{role} #{tag}"
 
 
 def follow(key: str, show_result: Callable[[Any], None], progress_text: Callable[[dict], str],
