@@ -4,6 +4,7 @@ plain-56, ResNet-20 and ResNet-56, and the gradient that reaches each layer at i
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,16 +62,11 @@ def load_runs(folder: str | Path = STUDY_DIR) -> tuple[dict[str, Run], list[str]
 def gradient_norms(net: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> list[tuple[str, float]]:
     """||dLoss/dW|| of every convolution and the final linear layer, in forward order, after
     one cross-entropy backward pass on (images, labels). `net` is left unchanged."""
+    net = copy.deepcopy(net).train()   # batch statistics, as in the first step of training
     net.zero_grad(set_to_none=True)
-    was_training = net.training
-    net.train()   # batch statistics, as in the first step of training
-    loss = F.cross_entropy(net(images), labels)
-    loss.backward()
-    norms = [(name, float(module.weight.grad.norm())) for name, module in net.named_modules()
-             if isinstance(module, (nn.Conv2d, nn.Linear)) and module.weight.grad is not None]
-    net.zero_grad(set_to_none=True)
-    net.train(was_training)
-    return norms
+    F.cross_entropy(net(images), labels).backward()
+    return [(name, float(module.weight.grad.norm())) for name, module in net.named_modules()
+            if isinstance(module, (nn.Conv2d, nn.Linear)) and module.weight.grad is not None]
 
 
 def gradient_norms_at_init(depth: int, residual: bool, images: torch.Tensor, labels: torch.Tensor,

@@ -218,8 +218,10 @@ def describe(spec: list[dict], input_shape: tuple[int, int, int]) -> list[dict]:
     return rows
 
 
-def to_json(spec: list[dict]) -> str:
-    return json.dumps({"format": "cnn-lab-spec/1", "layers": spec}, indent=1)
+def to_json(spec: list[dict], compact: bool = False) -> str:
+    """The spec as a file (`compact`: on one line, as links carry it)."""
+    document = {"format": "cnn-lab-spec/1", "layers": spec}
+    return json.dumps(document, separators=(",", ":")) if compact else json.dumps(document, indent=1)
 
 
 def from_json(text: str | bytes) -> list[dict]:

@@ -27,6 +27,14 @@ teaching(
 )
 
 # --- The spec -----------------------------------------------------------------------------------
+LINKED = "lab_layers"   # the edited spec as one line of JSON: what links and lesson scenes carry
+if (linked := st.session_state.get(LINKED)) is not None and linked != st.session_state.get("lab_layers_shown"):
+    st.session_state["lab_layers_shown"] = linked
+    try:
+        st.session_state["lab_spec"] = from_json(linked)
+        st.session_state["lab_version"] = st.session_state.get("lab_version", 0) + 1
+    except SpecError as error:
+        st.error(f"The net in this link cannot be used: {error}")
 top = st.columns([2, 1, 1])
 preset = top[0].selectbox("Start from", list(PRESETS), key="lab_preset")
 if top[1].button("Load it", key="lab_load") or "lab_spec" not in st.session_state:
@@ -55,6 +63,7 @@ edited = st.data_editor(
 spec = [{k: (int(v) if k != "p" and isinstance(v, (int, float)) else float(v) if k == "p" else v)
          for k, v in row.items() if v is not None and not (isinstance(v, float) and math.isnan(v))}
         for row in edited.to_dict("records")]
+st.session_state[LINKED] = st.session_state["lab_layers_shown"] = to_json(spec, compact=True)
 
 problems = check(spec, input_shape)
 if problems:

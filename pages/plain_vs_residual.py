@@ -162,7 +162,8 @@ def show_rerun(run: dict) -> None:
         st.warning("Stopped before the first epoch finished.")
         return
     st.success(f"{TITLES[run['name']]}: training loss {history[-1]['train_loss']:.3f}, test accuracy "
-               f"{history[-1]['test_accuracy']:.2%} after {len(history)} epochs, {run['seconds']:.0f} s on {run['device']}.")
+               f"{history[-1]['test_accuracy']:.2%} after {len(history)} epoch{'s' if len(history) > 1 else ''}, "
+               f"{run['seconds']:.0f} s on {run['device']}.")
     series = {f"{TITLES[run['name']]} (now)": ([r["epoch"] for r in history], [r["train_loss"] for r in history])}
     if run["name"] in runs:
         shipped = runs[run["name"]].history

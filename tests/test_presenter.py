@@ -236,3 +236,26 @@ def test_the_shipped_lesson_walks_from_first_to_last_with_next(data_available):
         if index < len(lesson.scenes) - 1:
             at.sidebar.expander[0].button(key="panel_next").click().run()
     assert at.sidebar.expander[0].button(key="panel_next").disabled   # the last scene
+
+
+def test_a_link_carries_the_net_built_in_the_lab(monkeypatch):
+    from models.spec import PRESETS
+
+    at = open_page("lab")
+    link = link_of(at)
+    gap_net = json.loads(link["lab_layers"])["layers"]
+    assert gap_net == [dict(layer) for layer in PRESETS[at.selectbox(key="lab_preset").value]]
+
+    smaller = [dict(layer) for layer in gap_net]
+    smaller[0]["out"] = 4   # the class's own change to the first layer
+    link["lab_layers"] = json.dumps({"format": "cnn-lab-spec/1", "layers": smaller}, separators=(",", ":"))
+    other = open_page("lab", link)
+    assert other.session_state["lab_spec"] == smaller
+    assert json.loads(link_of(other)["lab_layers"])["layers"] == smaller
+    def parameters(page):
+        return int(page.metric[0].value.replace(",", ""))
+
+    assert parameters(other) < parameters(at)
+
+    broken = open_page("lab", {"lab_layers": "{not json"})
+    assert any("The net in this link cannot be used" in e.value for e in broken.error)

@@ -74,7 +74,7 @@ def test_readable_links():
 
 def test_only_the_pages_own_controls_are_captured():
     state = {"fm_layer_mnist": 2, "fm_mnist_upload": object(), "fm_mnist_random": False, "teacher_unlocked": True,
-             "your_digit": {"image": 0}, "gc_opacity": 0.5, "fm_spec": [1, 2], "fm_text": "x" * 1000}
+             "your_digit": {"image": 0}, "gc_opacity": 0.5, "fm_spec": [1, 2], "fm_text": "x" * 5000}
     assert capture_controls("feature-maps", state) == {"fm_layer_mnist": 2}
     assert not is_control("feature-maps", "fm_mnist_upload")
     assert not is_control("lab", "lab_train") and not is_control("draw", "presenting")

@@ -24,7 +24,8 @@ import numpy as np
 
 LESSON_FORMAT = "cnn-lab-lesson/1"
 MAX_LESSON_BYTES = 5_000_000
-MAX_TEXT = 300            # longest control value or title a scene keeps
+MAX_TEXT = 300            # longest title or note a scene keeps
+MAX_VALUE = 4000          # longest control value (a net's layers as JSON fit)
 MAX_DRAWING_BYTES = 500_000
 
 # The controls each page's scenes capture and restore, as glob patterns over session-state
@@ -41,7 +42,7 @@ PAGE_CONTROLS: dict[str, tuple[str, ...]] = {
     "strides": ("sd_*",),
     "batch-norm": ("bn_kind", "bn_steps", "bn_lr", "bn_record", "bn_layer", "bn_moment", "bn_spoil"),
     "worker": (),
-    "lab": ("lab_preset", "lab_dataset", "lab_epochs", "lab_batch", "lab_lr", "lab_optimizer"),
+    "lab": ("lab_preset", "lab_layers", "lab_dataset", "lab_epochs", "lab_batch", "lab_lr", "lab_optimizer"),
     "plain-vs-residual": ("pr_*",),
 }
 # Keys that match a page's patterns but are not settable controls: buttons, uploads, editors.
@@ -129,7 +130,7 @@ def _is_value(value: object) -> bool:
     if isinstance(value, float):
         return bool(np.isfinite(value))
     if isinstance(value, str):
-        return len(value) <= MAX_TEXT
+        return len(value) <= MAX_VALUE
     return isinstance(value, (bool, int))
 
 
@@ -212,10 +213,12 @@ def lesson_from_json(text: str | bytes, known_pages: set[str] | None = None) -> 
 
 
 def encode_value(value: Value) -> str:
-    """Plain words stay readable in the address bar; anything JSON would misread is quoted."""
+    """Plain words (and JSON objects, such as a net's layers) stay readable in the address bar;
+    a string that would read back as a number, true/false or a quoted string is quoted."""
     if isinstance(value, str):
         try:
-            json.loads(value)
+            if not _is_value(json.loads(value)):
+                return value
         except ValueError:
             return value
     return json.dumps(value)
