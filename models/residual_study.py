@@ -30,6 +30,7 @@ class Run:
     seconds: float | None
     device: str
     command: str
+    config: dict              # the TrainConfig it was trained with
 
     @property
     def title(self) -> str:
@@ -55,7 +56,8 @@ def load_runs(folder: str | Path = STUDY_DIR) -> tuple[dict[str, Run], list[str]
             problems.append(f"{TITLES[name]}: the checkpoint has no training history")
             continue
         runs[name] = Run(name, history, meta.get("test_accuracy"), len(history), meta.get("train_images"),
-                         meta.get("train_seconds"), str(meta.get("device", "?")), str(meta.get("command", "")))
+                         meta.get("train_seconds"), str(meta.get("device", "?")), str(meta.get("command", "")),
+                         dict(meta.get("config") or {}))
     return runs, problems
 
 

@@ -1,3 +1,4 @@
+import re
 from dataclasses import replace
 
 import pandas as pd
@@ -62,16 +63,20 @@ if runs:
 
     def compare(deep: str, shallow: str) -> str:
         a, b = runs[deep].history[-1]["train_loss"], runs[shallow].history[-1]["train_loss"]
-        verdict = "higher (worse)" if a > b else "lower (better)"
-        return f"{runs[deep].title} ended at training loss **{a:.3f}**, {verdict} than {runs[shallow].title}'s **{b:.3f}**"
+        verdict = ("about the same as" if abs(a - b) < 0.02 * b
+                   else "higher (worse) than" if a > b else "lower (better) than")
+        return f"{runs[deep].title} ended at training loss **{a:.3f}**, {verdict} {runs[shallow].title}'s **{b:.3f}**"
 
     findings = [compare(d, s) for d, s in [("plain56", "plain20"), ("resnet56", "resnet20")] if d in runs and s in runs]
     if findings:
         st.markdown("In these runs: " + "; ".join(findings) + ".")
     first = next(iter(runs.values()))
-    st.caption(f"All four were trained with `{first.command}` (the net's name changed), "
-               f"on {first.device}. He et al. trained for 64,000 steps on the full training set; "
-               "these runs are shorter, so the gaps are smaller than in the paper's figure.")
+    command = re.sub(r" --out \S+", "", first.command).replace(first.name, "<net>")
+    images = first.train_images or 50_000
+    st.caption(f"All four were trained with `{command}` on {first.device}: {first.epochs} epochs over "
+               f"{images:,} of the 50,000 training images, tested on all 10,000 test images. He et al. "
+               "trained for 64,000 steps of 128 images on all 50,000, so their nets end far more accurate: "
+               "compare the order of the curves, not their values.")
 
 # --- Gradients at initialisation --------------------------------------------------------------
 st.subheader("How much gradient reaches each layer at the start")
@@ -99,15 +104,16 @@ def init_gradients(depth: int) -> tuple[dict[str, list[float]], str]:
         generator = torch.Generator().manual_seed(0)
         images = torch.randn(128, 3, 32, 32, generator=generator)
         labels, source = torch.randint(0, 10, (128,), generator=generator), "128 random images (CIFAR-10 is not here)"
-    norms = {f"{kind}-{depth}": [n for _, n in gradient_norms_at_init(depth, residual, images, labels)]
+    norms = {f"{kind}-{depth}": [n for name, n in gradient_norms_at_init(depth, residual, images, labels)
+                                 if name != "fc"]
              for kind, residual in [("plain", False), ("ResNet", True)]}
     return norms, source
 
 
 norms, source = init_gradients(depth)
-st.plotly_chart(layer_norms(norms, f"‖gradient‖ per layer at initialisation, depth {depth} ({source})"),
+st.plotly_chart(layer_norms(norms, f"‖gradient‖ per convolution at initialisation, depth {depth} ({source})"),
                 width="stretch")
-ratio = {name: values[0] / values[-2] for name, values in norms.items()}   # first conv vs last conv
+ratio = {name: values[0] / values[-1] for name, values in norms.items()}   # first conv vs last conv
 st.markdown(" · ".join(f"{name}: the first convolution gets **{r:,.0f}×** the gradient of the last one"
                        if r >= 10 else f"{name}: the first convolution gets **{r:.2f}×** the gradient of the last one"
                        for name, r in ratio.items()))
@@ -120,9 +126,11 @@ net_name = settings[0].selectbox("Net", list(NETS), format_func=TITLES.get, key=
 epochs = settings[1].number_input("Epochs", 1, 30, 5 if on_gpu else 1, key="pr_epochs")
 images = settings[2].select_slider("Training images", [2_000, 10_000, 50_000], 50_000 if on_gpu else 2_000,
                                    key="pr_images")
-recipe = RECIPES[net_name].config
-st.caption(f"The recipe's batch size {recipe.batch_size}, peak learning rate {recipe.lr}, label smoothing "
-           f"{recipe.label_smoothing}; tested on all 10,000 test images after each epoch. "
+# The shipped runs' own settings, so the new curve can be laid over the shipped one.
+shipped_config = runs[net_name].config if net_name in runs else {}
+recipe = replace(RECIPES[net_name].config, **{k: v for k, v in shipped_config.items() if k not in ("epochs", "device")})
+st.caption(f"With the shipped runs' settings: batch size {recipe.batch_size}, peak learning rate {recipe.lr}, "
+           f"label smoothing {recipe.label_smoothing}; tested on all 10,000 test images after each epoch. "
            + ("" if on_gpu else "On this CPU one epoch of a 56-layer net on 2,000 images takes about a minute."))
 
 

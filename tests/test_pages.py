@@ -561,10 +561,17 @@ def test_kernels_page_for_each_stem(stem, data_available, monkeypatch, tmp_path)
     at = run("pages/kernels.py", kn_stem=stem)
     titles = _chart_titles(at)
     assert "before training" in titles and "activation maximisation" in titles
-    trained_here = stem.startswith("3×3")
-    assert ("after training" in titles) == trained_here
-    if not trained_here:
-        assert any("No trained ResNet" in c.value for c in at.caption)
+    assert "after training" in titles   # every stem ships trained
+
+
+def test_kernels_page_without_a_trained_stem_says_how_to_train_one(monkeypatch, data_available):
+    from ui import models as ui_models
+
+    real_find = ui_models.find
+    monkeypatch.setattr(ui_models, "find", lambda label: None if label == "resnet20-k7" else real_find(label))
+    at = run("pages/kernels.py", kn_stem="7×7 · ResNet-20, 7×7 stem")
+    assert "before training" in _chart_titles(at) and "after training" not in _chart_titles(at)
+    assert any("No trained ResNet" in c.value and "resnet20-k7" in c.value for c in at.caption)
 
 
 def test_kernels_page_with_the_imagenet_cache(monkeypatch, tmp_path, data_available):
@@ -627,3 +634,24 @@ def test_lab_draws_live_curves_while_training_and_stops(monkeypatch, tmp_path, d
     _run_until(at, lambda at: "training loss" in _chart_titles(at) and any(b.key == "lab_job_stop" for b in at.button))
     at.button(key="lab_job_stop").click().run()
     _run_until(at, lambda at: bool(at.success) or any("stopped" in w.value for w in at.warning))
+
+
+def test_plain_vs_residual_page_renders_the_shipped_runs(data_available):
+    at = run("pages/plain_vs_residual.py")
+    assert not at.warning, [w.value for w in at.warning]
+    titles = _chart_titles(at)
+    assert "Plain nets: training loss" in titles and "Residual nets: training loss" in titles
+    assert "per convolution at initialisation, depth 56" in titles
+    table = at.dataframe[0].value
+    assert list(table["net"]) == ["plain-20", "plain-56", "ResNet-20", "ResNet-56"]
+    assert any(m.value.startswith("In these runs: plain-56 ended at training loss") for m in at.markdown)
+    at.radio(key="pr_metric").set_value("test error").run()
+    assert "Plain nets: test error" in _chart_titles(at)
+
+
+def test_plain_vs_residual_trains_one_again_live(data_available):
+    at = run("pages/plain_vs_residual.py", pr_net="plain20", pr_epochs=1, pr_images=2_000)
+    at.button(key="pr_train").click().run()
+    _run_until(at, lambda at: bool(at.success), timeout=300)
+    assert "plain-20: training loss" in at.success[0].value and "after 1 epoch," in at.success[0].value
+    assert "Training loss: this run and the shipped one" in _chart_titles(at)

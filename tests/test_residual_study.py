@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from models import checkpoints
-from models.residual_study import gradient_norms, gradient_norms_at_init, load_runs
+from models.residual_study import NETS, gradient_norms, gradient_norms_at_init, load_runs
 from models.resnet import cifar_resnet
 
 
@@ -69,3 +69,11 @@ def test_reading_the_runs(tmp_path):
     assert runs["resnet20"].history == history and runs["resnet20"].train_images == 10_000
     assert len(problems) == 3 and any("plain-56" in p for p in problems)
 
+
+
+def test_the_shipped_runs_are_all_there():
+    runs, problems = load_runs()
+    assert problems == [] and set(runs) == set(NETS)
+    epochs = {run.epochs for run in runs.values()}
+    assert len(epochs) == 1                          # identical settings
+    assert len({run.train_images for run in runs.values()}) == 1

@@ -44,3 +44,16 @@ def test_weights_before_training_are_kept(path):
                 "train_seconds", "device", "torch_version", "command", "history"):
         assert key in meta, key
     assert len(meta["history"]) == meta["epochs"]
+
+
+@pytest.mark.parametrize("name", ["plain20", "plain56", "resnet20", "resnet56"])
+def test_plain_vs_residual_checkpoints(name, data_available):
+    from models.residual_study import NETS, STUDY_DIR
+
+    model, meta = _load_or_fail(STUDY_DIR / f"{name}_cifar10.pt")
+    depth, residual = NETS[name]
+    assert model.layer1[0].residual is residual
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in model.modules()) == depth - 1
+    accuracy = evaluate(model, data.load("cifar10", train=False), batch_size=500)
+    assert accuracy == pytest.approx(meta["test_accuracy"], abs=0.0015)
+    assert len(meta["history"]) == meta["epochs"] and meta["history"][-1]["test_accuracy"] == meta["test_accuracy"]

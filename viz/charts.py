@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 HIGHLIGHT = "#d62728"
 BASE = "#1f77b4"
 MUTED = "#9aa5b1"
+PAIR = (BASE, "#ff7f0e")   # two lines that must not be confused
 
 
 def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
@@ -110,8 +111,8 @@ def epoch_curves(series: dict[str, tuple[Sequence[float], Sequence[float]]], tit
     """One line per named (epochs, values) series; names in `dashed` are drawn dashed."""
     fig = go.Figure([
         go.Scatter(x=list(x), y=list(y), name=name, mode="lines+markers",
-                   line=dict(dash="dash" if name in dashed else "solid", width=3 if "56" in name else 2))
-        for name, (x, y) in series.items()
+                   line=dict(color=PAIR[i % 2], dash="dash" if name in dashed else "solid"))
+        for i, (name, (x, y)) in enumerate(series.items())
     ])
     fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=height,
                       margin=dict(l=10, r=10, t=40, b=10), xaxis_title="epoch", yaxis_title=y_title,
@@ -123,8 +124,9 @@ def epoch_curves(series: dict[str, tuple[Sequence[float], Sequence[float]]], tit
 
 def layer_norms(series: dict[str, Sequence[float]], title: str, height: int = 320) -> go.Figure:
     """Per-layer gradient norms (log scale), layer 1 = the one nearest the input."""
-    fig = go.Figure([go.Scatter(x=list(range(1, len(values) + 1)), y=list(values), name=name, mode="lines+markers")
-                     for name, values in series.items()])
+    fig = go.Figure([go.Scatter(x=list(range(1, len(values) + 1)), y=list(values), name=name, mode="lines+markers",
+                                line=dict(color=PAIR[i % 2]))
+                     for i, (name, values) in enumerate(series.items())])
     fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=height,
                       margin=dict(l=10, r=10, t=40, b=10), xaxis_title="layer (1 = nearest the input)",
                       yaxis=dict(title="‖∂loss/∂weights‖", type="log", dtick=1, exponentformat="power"),
