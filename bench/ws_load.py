@@ -5,7 +5,7 @@ Each student opens "Feature maps" on their own MNIST test digit, then the next l
 "Grad-CAM" on their own CIFAR-10 test image, each by a link (the page's state in the query
 string, as CNN Lab's links carry it). A request is timed from sending it until the server
 says the script run finished: every element of the page has been computed and sent. Then the
-same again while a teacher's session trains the batch-norm twins on the worker. Reports
+same again while a teacher's session trains a net in the architecture lab on the worker. Reports
 median and 95th percentile per step, errors, and the server's peak memory.
 
     CNN_LAB_DATA=../shared/data python bench/ws_load.py [--sessions 30] [--stagger 0]
@@ -103,17 +103,19 @@ async def student(url: str, index: int, delay: float, results: dict) -> None:
         results.setdefault("errors", []).append(f"student {index}: {type(error).__name__}: {str(error)[:120]}")
 
 
+TRAINING = ("lab", {"lab_epochs": 10})   # the GAP net on all of MNIST: minutes on a CPU
+
+
 async def start_training(url: str) -> Session:
-    """A teacher's session that clicks "Train both nets" on the batch-norm page and stays."""
+    """A teacher's session that clicks "Train" in the architecture lab and stays."""
     from streamlit.proto.WidgetStates_pb2 import WidgetState
 
     session = await Session(url).__aenter__()
-    params = {"bn_steps": 1000}
-    await session.run("batch-norm", params)
-    button = session.button_id("Train both nets")
+    await session.run(*TRAINING)
+    button = session.button_id("Train")
     if button is None:
-        raise RuntimeError("no training button on the batch-norm page")
-    await session.run("batch-norm", params, [WidgetState(id=button, trigger_value=True)])
+        raise RuntimeError("no Train button in the lab")
+    await session.run(*TRAINING, [WidgetState(id=button, trigger_value=True)])
     return session
 
 
@@ -123,7 +125,7 @@ async def keep_alive(session: Session, stop: asyncio.Event, seen: list) -> None:
     while not stop.is_set():
         await asyncio.sleep(2)
         try:
-            await session.run("batch-norm", {"bn_steps": 1000})
+            await session.run(*TRAINING)
         except Exception:
             return
         seen.append(any(e.WhichOneof("type") == "progress" for e in session.elements))
@@ -182,6 +184,12 @@ def main() -> None:
                                                                                args.stagger, False)))
         report(f"{args.sessions} students while the teacher trains",
                asyncio.run(class_at_once(server.url, args.sessions, args.stagger, True)))
+        if args.stagger == 0:
+            spread = float(args.sessions)
+            report(f"{args.sessions} students arriving over {spread:.0f} s",
+                   asyncio.run(class_at_once(server.url, args.sessions, spread, False)))
+            report(f"{args.sessions} students arriving over {spread:.0f} s while the teacher trains",
+                   asyncio.run(class_at_once(server.url, args.sessions, spread, True)))
         print(f"\nserver peak memory: {peak_memory_mb(server.pid):.0f} MB")
 
 

@@ -13,6 +13,7 @@ addition sees the union of its inputs' patches.
 from __future__ import annotations
 
 import operator
+import threading
 from dataclasses import dataclass
 
 import torch
@@ -62,7 +63,31 @@ def _pair(value) -> int:
     return value
 
 
+_TRACING = threading.Lock()
+
+
 class _Tracer(fx.Tracer):
+    """torch.fx patches nn.Module.__call__ and __getattr__ for the whole process while it
+    traces. The app runs nets in many threads at once (one per student, and the training
+    worker), so modules used by other threads meanwhile must see the originals: the tracer
+    only traces calls from its own thread, and one trace runs at a time (patches that
+    interleave would be restored in the wrong order)."""
+
+    def trace(self, root, concrete_args=None):
+        with _TRACING:
+            self._thread = threading.get_ident()
+            return super().trace(root, concrete_args)
+
+    def call_module(self, m, forward, args, kwargs):
+        if threading.get_ident() != self._thread:
+            return forward(*args, **kwargs)
+        return super().call_module(m, forward, args, kwargs)
+
+    def getattr(self, attr, attr_val, parameter_proxy_cache):
+        if threading.get_ident() != self._thread:
+            return attr_val
+        return super().getattr(attr, attr_val, parameter_proxy_cache)
+
     def is_leaf_module(self, module: nn.Module, name: str) -> bool:
         return isinstance(module, PadShortcut) or super().is_leaf_module(module, name)
 

@@ -56,7 +56,8 @@ else:
     entry = ui_models.find("resnet20" if stem == 3 else f"resnet20-k{stem}")
     if entry is not None:
         before, after = first_conv(ui_models.load_initial(entry)), first_conv(ui_models.load(entry)[0])
-        note = "Each tile shows a kernel's weights on the red, green and blue input channels, one scale per layer."
+        note = ("Each tile shows a kernel's weights on the red, green and blue input channels, one scale per layer. "
+                f"This net ({ui_models.describe(entry)} on the CIFAR-10 test set) was trained {entry.trained_on}.")
     else:
         torch.manual_seed(0)
         before = first_conv(build("cifar-resnet", depth=20, stem_kernel=stem))

@@ -108,3 +108,33 @@ def test_theoretical_field_equals_gradient_support():
             expected = torch.zeros(48, 48, dtype=torch.bool)
             expected[max(0, int(top)) : int(bottom) + 1, max(0, int(left)) : int(right) + 1] = True
             assert torch.equal(gradient > 0, expected), (relu, row, col)
+
+
+def test_tracing_for_receptive_fields_while_other_threads_run_nets():
+    """torch.fx patches nn.Module for the whole process while it traces; a student's forward
+    pass in another thread at that moment used to crash (and to corrupt the trace)."""
+    from models.resnet import cifar_resnet
+
+    shared, traced = cifar_resnet(20).eval(), cifar_resnet(20).eval()
+    expected = [(f.name, f.field.size) for f in receptive_fields(shared, (3, 32, 32))]
+    errors, stop = [], threading.Event()
+
+    def forward_passes():
+        x = torch.randn(2, 3, 32, 32)
+        while not stop.is_set():
+            try:
+                with torch.no_grad():
+                    shared(x)
+            except Exception as error:   # noqa: BLE001 - any failure is the finding
+                errors.append(repr(error))
+
+    runner = threading.Thread(target=forward_passes)
+    runner.start()
+    try:
+        for _ in range(20):
+            receptive_fields(traced, (3, 32, 32))
+            assert [(f.name, f.field.size) for f in receptive_fields(shared, (3, 32, 32))] == expected
+    finally:
+        stop.set()
+        runner.join()
+    assert errors == []

@@ -57,3 +57,16 @@ def test_plain_vs_residual_checkpoints(name, data_available):
     accuracy = evaluate(model, data.load("cifar10", train=False), batch_size=500)
     assert accuracy == pytest.approx(meta["test_accuracy"], abs=0.0015)
     assert len(meta["history"]) == meta["epochs"] and meta["history"][-1]["test_accuracy"] == meta["test_accuracy"]
+
+
+@pytest.mark.parametrize("stem", [7, 11])
+def test_resnet20_checkpoints_with_large_stems(stem, data_available):
+    from tests.shipped import CHECKPOINTS
+
+    model, meta = _load_or_fail(CHECKPOINTS / f"resnet20_k{stem}_cifar10.pt")
+    assert meta["name"] == f"resnet20-k{stem}"   # the kernels page finds them by this name
+    assert model.stem.kernel_size == (stem, stem)
+    accuracy = evaluate(model, data.load("cifar10", train=False), batch_size=500)
+    assert accuracy == pytest.approx(meta["test_accuracy"], abs=0.0015)
+    initial, _ = checkpoints.load(CHECKPOINTS / f"resnet20_k{stem}_cifar10.pt", weights="init")
+    assert not torch.equal(model.stem.weight, initial.stem.weight)

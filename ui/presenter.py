@@ -293,7 +293,11 @@ def presenter_bar(page: str) -> None:
     with st.container(border=True, key="presenter_bar"):
         navigation, leave = st.columns([3, 1], vertical_alignment="center")
         with navigation:
-            lesson_navigation("bar")
+            if _lesson().scenes:
+                lesson_navigation("bar")
+            else:
+                st.caption("No lesson is open. Leave presenter mode to open one in the sidebar "
+                           "(Scenes, links and lessons), then walk it here with ← →.")
         leave.button("Leave presenter mode", icon=":material/close_fullscreen:", key="presenter_leave",
                      on_click=_leave_presenter_mode)
         index = st.session_state.get(LESSON_INDEX)
