@@ -171,7 +171,7 @@ def test_walking_a_lesson_goes_to_the_next_scene():
 def test_presenter_mode_hides_the_sidebar_and_chosen_controls(data_available):
     at = open_page("strides", presenting=True, presenter_hidden={"strides": ["sd_padding"]})
     style = " ".join(h.proto.body for h in at.get("html"))
-    assert "stSidebar" in style and ".st-key-sd_padding" in style and "zoom" in style
+    assert "stSidebar" in style and ".st-key-sd_padding" in style and "font-size: 20px" in style
     teaching = [m.value for m in at.markdown]
     assert any("checkerboard" in t for t in teaching)
     assert not any(t.startswith("With stride 1, a 3×3 kernel visits") for t in teaching)   # the long text is gone

@@ -286,7 +286,10 @@ def presenter_bar(page: str) -> None:
         "<style>"
         "[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'], "
         "[data-testid='stExpandSidebarButton'], [data-testid='stHeader'] {display: none}"
-        "[data-testid='stMainBlockContainer'] {zoom: 1.25; max-width: 100%; padding-top: 1rem}"
+        # Larger type through the root size (text and widgets are sized in rem); charts keep
+        # their pixel heights but get the sidebar's width. CSS zoom would enlarge them too, but
+        # plotly then measures its container wrongly and overflows it.
+        "html {font-size: 20px} [data-testid='stMainBlockContainer'] {max-width: 100%; padding-top: 1rem}"
         + (f"{hidden} {{display: none}}" if hidden else "")
         + "</style>"
     )
