@@ -172,6 +172,7 @@ def test_presenter_mode_hides_the_sidebar_and_chosen_controls(data_available):
     at = open_page("strides", presenting=True, presenter_hidden={"strides": ["sd_padding"]})
     style = " ".join(h.proto.body for h in at.get("html"))
     assert "stSidebar" in style and ".st-key-sd_padding" in style and "font-size: 20px" in style
+    assert any("No lesson is open" in c.value for c in at.caption)   # the bar says how to get one
     teaching = [m.value for m in at.markdown]
     assert any("checkerboard" in t for t in teaching)
     assert not any(t.startswith("With stride 1, a 3×3 kernel visits") for t in teaching)   # the long text is gone
