@@ -1,0 +1,42 @@
+"""viz/: the figures carry the numbers they were given, on the scales the pages promise."""
+
+import numpy as np
+import pytest
+
+from viz.charts import epoch_curves, layer_norms
+from viz.feature_maps import map_grid
+
+
+@pytest.mark.parametrize("signed", [True, False])
+def test_map_grid_one_heatmap_per_channel_on_one_scale(signed):
+    rng = np.random.default_rng(0)
+    maps = rng.normal(size=(16, 7, 5))
+    channels = [3, 0, 9, 15, 2]
+    fig = map_grid(maps, channels, "maps", signed=signed, columns=4)
+    assert [trace.type for trace in fig.data] == ["heatmap"] * 5
+    for trace, channel in zip(fig.data, channels):
+        assert np.array_equal(np.asarray(trace.z), maps[channel])
+        assert trace.coloraxis == "coloraxis"
+    top = np.abs(maps[channels]).max()
+    scale = fig.layout.coloraxis
+    assert (scale.cmin, scale.cmax) == ((-top, top) if signed else (0, top))
+    assert [a.text for a in fig.layout.annotations] == [f"ch {c}" for c in channels]
+    assert fig.layout.height == 90 + 150 * 2                    # 5 channels in rows of 4
+    # each map keeps its pixels square and the image orientation (row 0 at the top)
+    assert fig.layout.yaxis3.scaleanchor == "x3" and fig.layout.yaxis3.autorange == "reversed"
+    domains = [fig.layout[f"xaxis{'' if i == 0 else i + 1}"].domain for i in range(5)]
+    assert domains[0][0] == 0 and domains[3][1] == pytest.approx(1) and domains[4] == domains[0]
+
+
+def test_map_grid_shared_limit():
+    fig = map_grid(np.ones((2, 3, 3)), [0, 1], "x", signed=True, limit=5.0)
+    assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == (-5.0, 5.0)
+
+
+def test_epoch_curves_and_layer_norms_carry_their_numbers():
+    fig = epoch_curves({"a": ([1, 2], [0.5, 0.4]), "b (shipped)": ([1, 2], [0.6, 0.3])}, "t", "loss",
+                       dashed=["b (shipped)"])
+    assert [list(t.y) for t in fig.data] == [[0.5, 0.4], [0.6, 0.3]]
+    assert fig.data[1].line.dash == "dash" and fig.data[0].line.color != fig.data[1].line.color
+    norms = layer_norms({"plain": [4.0, 2.0, 1.0]}, "g")
+    assert list(norms.data[0].x) == [1, 2, 3] and norms.layout.yaxis.type == "log"
