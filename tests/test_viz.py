@@ -40,3 +40,19 @@ def test_epoch_curves_and_layer_norms_carry_their_numbers():
     assert fig.data[1].line.dash == "dash" and fig.data[0].line.color != fig.data[1].line.color
     norms = layer_norms({"plain": [4.0, 2.0, 1.0]}, "g")
     assert list(norms.data[0].x) == [1, 2, 3] and norms.layout.yaxis.type == "log"
+
+
+def test_picture_row_shows_pictures_and_heatmaps_side_by_side():
+    from viz.gradcam import overlay, picture_row
+
+    photo = np.random.default_rng(1).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    heat = np.linspace(0, 1, 64).reshape(8, 8)
+    fig = picture_row([photo, heat, overlay(photo, heat, 0.5)], ["photo", "Grad-CAM", "overlay"])
+    assert [t.type for t in fig.data] == ["image", "heatmap", "image"]
+    assert np.array_equal(np.asarray(fig.data[0].z), photo) and np.array_equal(np.asarray(fig.data[1].z), heat)
+    assert (fig.data[1].zmin, fig.data[1].zmax) == (0, 1)
+    assert [a.text for a in fig.layout.annotations] == ["photo", "Grad-CAM", "overlay"]
+    assert fig.layout.xaxis3.domain[1] == pytest.approx(1)
+    # opacity 0 leaves the photo as it was
+    blended = overlay(photo, np.zeros((8, 8)), 0.0)
+    assert np.array_equal(blended, photo)

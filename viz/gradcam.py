@@ -7,7 +7,6 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 from matplotlib import colormaps
-from plotly.subplots import make_subplots
 
 from viz.feature_maps import SEQUENTIAL
 
@@ -29,18 +28,25 @@ def overlay(image: np.ndarray, heatmap: np.ndarray, opacity: float) -> np.ndarra
 
 
 def picture_row(pictures: Sequence[np.ndarray], titles: Sequence[str], height: int = 260) -> go.Figure:
-    """Images side by side: RGB arrays as pictures, 2-D arrays in [0, 1] as heatmaps."""
-    fig = make_subplots(rows=1, cols=len(pictures), subplot_titles=list(titles), horizontal_spacing=0.02)
-    for column, picture in enumerate(pictures, start=1):
-        picture = np.asarray(picture)
+    """Images side by side: RGB arrays as pictures, 2-D arrays in [0, 1] as heatmaps.
+    Built as one plain figure dict, like viz.feature_maps.map_grid, for speed."""
+    count, gap = len(pictures), 0.02
+    width = (1 - gap * (count - 1)) / count
+    layout = {"height": height, "margin": {"l": 0, "r": 0, "t": 40, "b": 0}, "annotations": []}
+    data = []
+    for i, (picture, title) in enumerate(zip(pictures, titles)):
+        picture, n, left = np.asarray(picture), "" if i == 0 else str(i + 1), i * (width + gap)
         if picture.ndim == 3:
-            fig.add_trace(go.Image(z=picture, hovertemplate="row %{y}, col %{x}<extra></extra>"), 1, column)
+            data.append({"type": "image", "z": picture, "hovertemplate": "row %{y}, col %{x}<extra></extra>"})
         else:
-            fig.add_trace(go.Heatmap(z=picture, colorscale=SEQUENTIAL, zmin=0, zmax=1, showscale=False,
-                                     hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>"), 1, column)
-            fig.update_yaxes(autorange="reversed", row=1, col=column)
-        fig.update_yaxes(scaleanchor=f"x{column}" if column > 1 else "x", visible=False, row=1, col=column)
-        fig.update_xaxes(visible=False, constrain="domain", row=1, col=column)
-    fig.update_layout(height=height, margin=dict(l=0, r=0, t=40, b=0))
-    fig.update_annotations(font_size=13)
-    return fig
+            data.append({"type": "heatmap", "z": picture, "colorscale": SEQUENTIAL, "zmin": 0, "zmax": 1,
+                         "showscale": False, "hovertemplate": "row %{y}, col %{x}: %{z:.2f}<extra></extra>"})
+        data[-1].update(xaxis=f"x{n}", yaxis=f"y{n}")
+        layout[f"xaxis{n}"] = {"domain": [left, left + width], "anchor": f"y{n}", "visible": False,
+                               "constrain": "domain"}
+        layout[f"yaxis{n}"] = {"domain": [0, 1], "anchor": f"x{n}", "visible": False, "autorange": "reversed",
+                               "scaleanchor": f"x{n}"}
+        layout["annotations"].append({"text": title, "x": left + width / 2, "y": 1, "xref": "paper",
+                                      "yref": "paper", "yanchor": "bottom", "showarrow": False,
+                                      "font": {"size": 13}})
+    return go.Figure({"data": data, "layout": layout})
