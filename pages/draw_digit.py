@@ -6,7 +6,8 @@ from models import data
 from models.inference import predict
 from models.inputs import InputError, ink_from_canvas, mnist_digit
 from ui import models as ui_models
-from ui.inputs import input_sources, pick_image, set_your_digit
+from ui.inputs import input_sources, pick_image
+from ui.your_digit import set_your_digit
 from ui.presenter import teaching
 from viz.charts import class_bars, grey_image
 

@@ -5,7 +5,7 @@ import streamlit as st
 from models import data, softmax
 from models.inference import predict
 from ui import models as ui_models
-from ui.inputs import your_digit
+from ui.your_digit import your_digit
 from ui.presenter import teaching
 from viz.charts import class_bars, nll_curve
 

@@ -8,7 +8,7 @@ from PIL import Image
 
 from models import data, imagenet
 from models.inputs import InputError, check_image, ink_from_photo, mnist_digit
-from ui.your_digit import set_your_digit, your_digit  # noqa: F401  (pages import them from here)
+from ui.your_digit import your_digit
 
 TEST_IMAGE = {"mnist": "MNIST test image", "cifar10": "CIFAR-10 test image",
               "imagenet": "CIFAR-10 test image, enlarged"}
