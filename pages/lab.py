@@ -7,9 +7,10 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from models import build, checkpoints, count_parameters, data
+from models import checkpoints, count_parameters, data
+from models.lab import training_job
 from models.spec import PRESETS, TYPES, SpecError, check, describe, from_json, to_json
-from models.train import TrainConfig, default_device, train
+from models.train import TrainConfig, default_device
 from ui import jobs, teacher
 from ui import models as ui_models
 from ui.presenter import teaching
@@ -95,43 +96,14 @@ epochs = settings[0].number_input("Epochs", 1, 30, 3 if default_device().type ==
 batch = settings[1].select_slider("Batch size", [32, 64, 128, 256, 512], 128, key="lab_batch")
 lr = settings[2].select_slider("Learning rate (peak)", [0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.2], 0.05, key="lab_lr")
 optimizer = settings[3].radio("Optimizer", ["sgd", "adamw"], horizontal=True, key="lab_optimizer")
-limit = st.session_state.get("lab_train_limit")   # tests train on a slice of the data
-
-
-def training_job(spec, dataset, input_shape, config):
-    train_set, test_set = data.load(dataset, train=True), data.load(dataset, train=False)
-    if limit:
-        train_set = data.ImageSet(train_set.name, train_set.images[:limit], train_set.labels[:limit], train_set.classes)
-        test_set = data.ImageSet(test_set.name, test_set.images[: limit // 4], test_set.labels[: limit // 4],
-                                 test_set.classes)
-
-    def job(ctx):
-        torch.manual_seed(config.seed)
-        net = build("spec", layers=spec, input_shape=list(input_shape))
-        initial = {k: v.clone() for k, v in net.state_dict().items()}
-        history, step_losses = [], []
-
-        def progress(p):
-            if p.epoch_end:
-                history.append({"epoch": p.epoch, "loss": p.loss, "test_accuracy": p.test_accuracy})
-            else:
-                step_losses.append((p.step, p.loss))
-            ctx.report(fraction=p.step / p.total_steps, epoch=p.epoch, loss=p.loss, history=list(history),
-                       step_losses=list(step_losses), steps_per_epoch=p.total_steps / config.epochs)
-
-        result = train(net, train_set, test_set, config, on_progress=progress, stop=ctx.stop_event)
-        return {"net": net.cpu(), "initial": initial, "result": result, "spec": spec, "dataset": dataset,
-                "input_shape": list(input_shape), "classes": list(train_set.classes),
-                "mean": list(train_set.mean), "std": list(train_set.std), "config": config}
-    return job
 
 
 if st.button("Train", key="lab_train", icon=":material/play_arrow:"):
     config = TrainConfig(epochs=int(epochs), batch_size=int(batch), lr=float(lr), optimizer=optimizer,
                          weight_decay=1e-4 if optimizer == "sgd" else 1e-2)
     try:
-        jobs.start("lab_job", f"lab: {total:,}-parameter net, {epochs} epochs", training_job(spec, dataset, input_shape,
-                                                                                             config))
+        job = training_job(spec, dataset, input_shape, config, limit=st.session_state.get("lab_train_limit"))
+        jobs.start("lab_job", f"lab: {total:,}-parameter net, {epochs} epochs", job)
     except data.DataError as error:
         st.error(f"The {dataset} data is not available here. {error}")
 
