@@ -1,9 +1,17 @@
 """CNN Lab: `streamlit run app.py`."""
 
-import streamlit as st
+import os
 
-from ui.navigation import SECTIONS
-from ui.shell import frame
+# One CPU thread per torch computation, set before torch loads. A class's sessions compute side
+# by side; a thread team per computation on top of that oversubscribes the cores (30 students at
+# once on 2 cores: 36 s -> 12 s, bench/ws_load.py), and the small nets train no slower.
+# A CPU-only machine that trains big nets can set OMP_NUM_THREADS itself.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import streamlit as st  # noqa: E402
+
+from ui.navigation import SECTIONS  # noqa: E402
+from ui.shell import frame  # noqa: E402
 
 st.set_page_config(page_title="CNN Lab", page_icon=":material/neurology:", layout="wide")
 

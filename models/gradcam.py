@@ -1,5 +1,9 @@
-"""Grad-CAM (Selvaraju et al. 2017) and Guided Grad-CAM with captum, on a private copy of the
-model per call, so sessions sharing a cached model never see each other's hooks."""
+"""Grad-CAM (Selvaraju et al. 2017) and Guided Grad-CAM (with captum), on a private copy of the
+model per call, so sessions sharing a cached model never see each other's hooks.
+
+Grad-CAM is computed here for many layers and classes from one forward pass and one backward
+pass per class; the tests check it against captum's LayerGradCam, which needs a forward and a
+backward pass per layer and class."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 import torchvision
-from captum.attr import GuidedGradCam, LayerAttribution, LayerGradCam
+from captum.attr import GuidedGradCam, LayerAttribution
 from torch import nn
 
 from models.inference import class_scores
@@ -39,24 +43,52 @@ def _layer(model: nn.Module, name: str) -> nn.Module:
     return modules[name]
 
 
+def gradcams(model: nn.Module, x: torch.Tensor, layers: list[str], targets: list[int]) -> dict[tuple[str, int], GradCam]:
+    """Grad-CAM of every class in `targets` at every layer in `layers`, for one image x of shape
+    (1, C, H, W), keyed by (layer, target)."""
+    layers, targets = list(dict.fromkeys(layers)), list(dict.fromkeys(targets))
+    outputs: dict[str, torch.Tensor] = {}
+    x = x.detach().clone().requires_grad_(True)
+    with private_copy(model) as probe:
+        modules = [_layer(probe, name) for name in layers]
+        handles = [module.register_forward_hook(lambda m, i, o, name=name: outputs.__setitem__(name, o))
+                   for name, module in zip(layers, modules)]
+        try:
+            with torch.enable_grad():
+                scores = class_scores(probe, x)[0]
+        finally:
+            for handle in handles:
+                handle.remove()
+        activations = [outputs[name] for name in layers]
+        result = {}
+        for index, target in enumerate(targets):
+            gradients = torch.autograd.grad(scores[target], activations, retain_graph=index < len(targets) - 1)
+            for name, activation, gradient in zip(layers, activations, gradients):
+                weights = gradient.mean(dim=(2, 3), keepdim=True)   # one weight per channel
+                coarse = (weights * activation).sum(1, keepdim=True).clamp(min=0).detach()
+                result[(name, target)] = GradCam(name, target, coarse[0, 0], _upsampled(coarse, x.shape[-2:]))
+    return result
+
+
 def gradcam(model: nn.Module, x: torch.Tensor, layer: str, target: int) -> GradCam:
     """Grad-CAM of class `target` at `layer` for one image x of shape (1, C, H, W)."""
-    probe = private_copy(model)
-    attribution = LayerGradCam(lambda inputs: class_scores(probe, inputs), _layer(probe, layer))
-    coarse = attribution.attribute(x.clone().requires_grad_(True), target=target, relu_attributions=True)
-    heatmap = LayerAttribution.interpolate(coarse, tuple(x.shape[-2:]), "bilinear")[0, 0].clamp(min=0)
+    return gradcams(model, x, [layer], [target])[(layer, target)]
+
+
+def _upsampled(coarse: torch.Tensor, size) -> torch.Tensor:
+    """(1, 1, h, w) -> (H, W) bilinear, scaled to [0, 1] (all 0 when there is no evidence)."""
+    heatmap = LayerAttribution.interpolate(coarse, tuple(size), "bilinear")[0, 0].clamp(min=0)
     top = heatmap.max()
-    heatmap = heatmap / top if top > 0 else torch.zeros_like(heatmap)
-    return GradCam(layer, target, coarse[0, 0].detach(), heatmap.detach())
+    return heatmap / top if top > 0 else torch.zeros_like(heatmap)
 
 
 def guided_gradcam(model: nn.Module, x: torch.Tensor, layer: str, target: int) -> torch.Tensor:
     """Grad-CAM times guided backpropagation: (H, W), summed |attribution| over channels,
     scaled to [0, 1]."""
-    probe = private_copy(model)
-    wrapped = _ScoresOf(probe)
-    attribution = GuidedGradCam(wrapped, _layer(wrapped.net, layer))
-    result = attribution.attribute(x.clone().requires_grad_(True), target=target)[0].abs().sum(0)
+    with private_copy(model) as probe:
+        wrapped = _ScoresOf(probe)
+        attribution = GuidedGradCam(wrapped, _layer(wrapped.net, layer))
+        result = attribution.attribute(x.clone().requires_grad_(True), target=target)[0].abs().sum(0)
     top = result.max()
     return (result / top if top > 0 else result).detach()
 

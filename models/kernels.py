@@ -28,16 +28,16 @@ def kernel_tiles(weight: torch.Tensor, colour: bool) -> np.ndarray:
 
 def unit_activations(model: nn.Module, layer: str, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
     """The activation maps (N, C, h, w) that ReLU `layer` outputs for normalised `images`."""
-    probe = private_copy(model)
-    module = dict(probe.named_modules())[layer]
     outputs = []
-    handle = module.register_forward_hook(lambda m, i, o: outputs.append(o.detach()))
-    try:
-        with torch.no_grad():
-            for start in range(0, len(images), batch_size):
-                probe(images[start : start + batch_size])
-    finally:
-        handle.remove()
+    with private_copy(model) as probe:
+        module = dict(probe.named_modules())[layer]
+        handle = module.register_forward_hook(lambda m, i, o: outputs.append(o.detach()))
+        try:
+            with torch.no_grad():
+                for start in range(0, len(images), batch_size):
+                    probe(images[start : start + batch_size])
+        finally:
+            handle.remove()
     return torch.cat(outputs)
 
 
@@ -69,29 +69,29 @@ def maximise_activation(model: nn.Module, layer: str, channel: int, input_shape:
     """Gradient ascent from seeded noise on the input, to raise the mean activation of
     `channel` at `layer` (with L2 decay and a small blur each step as regularisation).
     Returns (the normalised input (C, H, W), the activation it reaches)."""
-    probe = private_copy(model)
-    module = dict(probe.named_modules())[layer]
-    captured = {}
-    handle = module.register_forward_hook(lambda m, i, o: captured.__setitem__("out", o))
-    generator = torch.Generator().manual_seed(seed)
-    x = (torch.randn(1, *input_shape, generator=generator) * 0.1).requires_grad_(True)
-    optimizer = torch.optim.Adam([x], lr=lr, weight_decay=weight_decay)
-    blur = torch.tensor([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]) / 16
-    blur = blur.expand(input_shape[0], 1, 3, 3)
-    try:
-        for _ in range(steps):
-            probe(x)
-            loss = -captured["out"][0, channel].mean()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
+    with private_copy(model) as probe:
+        module = dict(probe.named_modules())[layer]
+        captured = {}
+        handle = module.register_forward_hook(lambda m, i, o: captured.__setitem__("out", o))
+        generator = torch.Generator().manual_seed(seed)
+        x = (torch.randn(1, *input_shape, generator=generator) * 0.1).requires_grad_(True)
+        optimizer = torch.optim.Adam([x], lr=lr, weight_decay=weight_decay)
+        blur = torch.tensor([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]) / 16
+        blur = blur.expand(input_shape[0], 1, 3, 3)
+        try:
+            for _ in range(steps):
+                probe(x)
+                loss = -captured["out"][0, channel].mean()
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                with torch.no_grad():
+                    x.copy_(0.9 * x + 0.1 * torch.nn.functional.conv2d(x, blur, padding=1, groups=input_shape[0]))
             with torch.no_grad():
-                x.copy_(0.9 * x + 0.1 * torch.nn.functional.conv2d(x, blur, padding=1, groups=input_shape[0]))
-        with torch.no_grad():
-            probe(x)
-            reached = float(captured["out"][0, channel].mean())
-    finally:
-        handle.remove()
+                probe(x)
+                reached = float(captured["out"][0, channel].mean())
+        finally:
+            handle.remove()
     return x.detach()[0], reached
 
 

@@ -4,7 +4,7 @@ import streamlit as st
 
 from models import imagenet
 from models.checkpoints import CheckpointError
-from models.gradcam import gradcam, gradcam_layers, guided_gradcam, randomized_copy
+from models.gradcam import gradcam, gradcam_layers, gradcams, guided_gradcam, randomized_copy
 from models.inference import predict
 from models.inputs import to_tensor
 from ui import models as ui_models
@@ -70,17 +70,19 @@ target = target_col.selectbox(
 )
 opacity = opacity_col.slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05, key="gc_opacity")
 
-maps: dict[tuple[str, int], np.ndarray] = {}   # the rows below reuse maps already computed
+chosen = np.linspace(0, len(layers) - 1, min(LAYERS_IN_ROW, len(layers))).round().astype(int)
+row_layers = [layers[i] for i in dict.fromkeys(chosen)]
+top_three = prediction.top_k(3)
+# Every map on the page from one forward pass and one backward pass per class.
+cams = gradcams(model, x, [layer, *row_layers], [target, *top_three])
+cam = cams[(layer, target)]
 
 
 def heatmap(at_layer: str, for_class: int) -> np.ndarray:
-    if (at_layer, for_class) not in maps:
-        maps[(at_layer, for_class)] = gradcam(model, x, at_layer, for_class).heatmap.numpy()
-    return maps[(at_layer, for_class)]
+    return cams[(at_layer, for_class)].heatmap.numpy()
 
 
-cam = gradcam(model, x, layer, target)
-heat = maps[(layer, target)] = cam.heatmap.numpy()
+heat = heatmap(layer, target)
 guided = guided_gradcam(model, x, layer, target).numpy()
 st.plotly_chart(picture_row(
     [as_rgb(image), heat, overlay(image, heat, opacity), guided],
@@ -102,15 +104,12 @@ with predictions:
         "softmax": [f"{prediction.probabilities[c]:.2%}" for c in prediction.top_k(5)],
     }), hide_index=True, width="stretch")
 with explanation:
-    chosen = np.linspace(0, len(layers) - 1, min(LAYERS_IN_ROW, len(layers))).round().astype(int)
-    row_layers = [layers[i] for i in dict.fromkeys(chosen)]
     st.plotly_chart(picture_row(
         [heatmap(name, target) for name in row_layers], row_layers, height=220,
     ), width="stretch")
     st.caption(f"The same class, “{classes[target]}”, explained at layers from first to last.")
 
 st.subheader("Different classes, different evidence")
-top_three = prediction.top_k(3)
 st.plotly_chart(picture_row(
     [overlay(image, heatmap(layer, c), opacity) for c in top_three],
     [f"{classes[c]} ({prediction.probabilities[c]:.1%})" for c in top_three], height=260,

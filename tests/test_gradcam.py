@@ -5,7 +5,8 @@ import torch
 from torch import nn
 
 from models import build
-from models.gradcam import gradcam, gradcam_layers, guided_gradcam, randomized_copy
+from models.gradcam import gradcam, gradcam_layers, gradcams, guided_gradcam, randomized_copy
+from models.inference import class_scores
 
 
 class QuadrantNet(nn.Module):
@@ -43,6 +44,29 @@ def test_heatmap_shape_range_and_no_hooks_left():
     assert cam.coarse.shape == (8, 8)
     assert gradcam_layers(model)[-1] == "layer3.2.relu2"
     assert all(not m._forward_hooks and not m._backward_hooks for m in model.modules())
+
+
+@pytest.mark.parametrize("arch, kwargs, shape", [("cifar-resnet", {"depth": 20}, (1, 3, 32, 32)),
+                                                  ("gap-mnist", {}, (1, 1, 28, 28))])
+def test_many_layers_and_classes_at_once_equal_captum_one_by_one(arch, kwargs, shape):
+    from captum.attr import LayerAttribution, LayerGradCam
+
+    torch.manual_seed(1)
+    model = build(arch, **kwargs).eval()
+    x = torch.randn(*shape)
+    layers, targets = gradcam_layers(model), [0, 3, 7]
+    maps = gradcams(model, x, layers, targets)
+    assert len(maps) == len(layers) * len(targets)
+    for layer in layers:
+        for target in targets:
+            module = dict(model.named_modules())[layer]
+            expected = LayerGradCam(lambda inputs: class_scores(model, inputs), module).attribute(
+                x.clone().requires_grad_(True), target=target, relu_attributions=True)
+            cam = maps[(layer, target)]
+            assert torch.allclose(cam.coarse, expected[0, 0], atol=1e-6, rtol=1e-4), (layer, target)
+            upsampled = LayerAttribution.interpolate(expected, tuple(shape[-2:]), "bilinear")[0, 0].clamp(min=0)
+            if upsampled.max() > 0:
+                assert torch.allclose(cam.heatmap, upsampled / upsampled.max(), atol=1e-5)
 
 
 def test_evidence_lies_in_the_quadrant_the_score_reads():

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from models import build
-from models.probes import relu_layers, relu_maps, unit_input_gradient
+from models.probes import private_copy, relu_layers, relu_maps, unit_input_gradient
 from models.receptive_field import Field, receptive_fields
 
 
@@ -61,6 +61,28 @@ def test_concurrent_probes_see_their_own_inputs():
 
 def _fields(model, shape):
     return {f.name: f.field for f in receptive_fields(model, shape)}
+
+
+def test_private_copies_are_lent_and_come_back_clean():
+    model = build("gap-mnist").eval()
+    with private_copy(model) as first:
+        with private_copy(model) as second:   # held at the same time: two different copies
+            assert first is not second and first is not model
+    with private_copy(model) as again:
+        assert again in (first, second)   # lent again, not copied again
+        assert not any(p.requires_grad for p in again.parameters()) and not again.training
+        handle = again.conv1.register_forward_hook(lambda *args: None)   # left behind on purpose
+    handle.remove()
+    with private_copy(model) as third:
+        assert third is not again or not third.conv1._forward_hooks
+    with pytest.raises(RuntimeError):
+        with private_copy(model) as failed:
+            raise RuntimeError("a probe failed half-way")
+    with private_copy(model) as fourth, private_copy(model) as fifth:
+        assert failed not in (fourth, fifth)   # a copy whose probe failed is not lent again
+    with torch.no_grad():
+        assert torch.equal(relu_maps(model, torch.ones(1, 1, 28, 28))[0].pre,
+                           relu_maps(model, torch.ones(1, 1, 28, 28))[0].pre)
 
 
 def test_stacked_3x3_convs_grow_by_two():

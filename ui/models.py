@@ -136,7 +136,8 @@ def training_device() -> str:
 
     if torch.cuda.is_available():
         return f"GPU: {torch.cuda.get_device_name(0)}"
-    return f"CPU ({torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    return f"CPU ({threads} thread{'s' if threads > 1 else ''} per computation)"
 
 
 def _how_to_train(dataset: str) -> str:
