@@ -18,7 +18,7 @@ from models.inputs import to_tensor
 from models.probes import relu_maps
 from ui import models as ui_models
 from ui.inputs import input_sources, pick_image
-from ui.presenter import teaching
+from ui.presenter import carried_table, carry_table, teaching
 from viz.convolution import filling_output, number_grid
 from viz.feature_maps import image_with_patch
 
@@ -50,13 +50,14 @@ with kernel_col:
     if kernel_name.startswith("learned"):
         kernel = first_conv[int(kernel_name.rsplit(" ", 1)[1]), 0].double()
     elif kernel_name == "type your own":
-        typed = st.data_editor(pd.DataFrame(np.zeros((3, 3)), columns=["0", "1", "2"]),
-                               key="cv_typed", hide_index=True)
+        start, editor_key = carried_table("cv_weights", "cv_typed", np.zeros((3, 3)))
+        typed = st.data_editor(pd.DataFrame(start, columns=["0", "1", "2"]), key=editor_key, hide_index=True)
         values = typed.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
         if not np.isfinite(values).all():
             st.error("Every kernel weight must be a number; blanks count as 0 here.")
             values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
-        kernel = torch.from_numpy(values)
+        carry_table("cv_weights", values, np.zeros((3, 3)))
+        kernel = torch.tensor(values)
     else:
         kernel = torch.tensor(KERNEL_PRESETS[kernel_name], dtype=torch.float64)
     bias = st.number_input("Bias", -5.0, 5.0, 0.0, 0.1, key="cv_bias")

@@ -6,7 +6,7 @@ from models import data, softmax
 from models.inference import predict
 from ui import models as ui_models
 from ui.your_digit import your_digit
-from ui.presenter import teaching
+from ui.presenter import carried_table, carry_table, teaching
 from viz.charts import class_bars, nll_curve
 
 st.title("Softmax vs log-softmax")
@@ -45,17 +45,21 @@ else:
 controls, charts = st.columns([1, 3], gap="large")
 with controls:
     st.caption(f"Starting from {origin}. Edit any score to see what changes.")
+    shown_scores = np.round(np.asarray(base_scores, dtype=float), 3)
+    start, editor_key = carried_table("softmax_scores", f"scores_{source}_{st.session_state.get('softmax_index', '')}",
+                                      shown_scores)
     edited = st.data_editor(
-        pd.DataFrame({"class": classes, "score": np.round(base_scores, 3)}),
+        pd.DataFrame({"class": classes, "score": start}),
         column_config={"class": st.column_config.TextColumn(disabled=True),
                        "score": st.column_config.NumberColumn(format="%.3f")},
-        hide_index=True, key=f"scores_{source}_{st.session_state.get('softmax_index', '')}",
+        hide_index=True, key=editor_key,
     )
     scores = softmax.finite_scores(edited["score"])
     if scores is None:
         st.error("Every score must be a finite number (no blanks, NaN or infinity). "
                  "Showing the scores before your edit.")
-        scores = np.asarray(base_scores, dtype=float)
+        scores = np.asarray(start, dtype=float)
+    carry_table("softmax_scores", scores, shown_scores)
     temperature = st.select_slider(
         "Temperature T (softmax of scores / T)",
         options=[0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0], value=1.0, key="temperature",

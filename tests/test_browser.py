@@ -181,3 +181,39 @@ def test_change_two_controls_and_open_the_link_elsewhere(page):
         assert other.url == link
     finally:
         other.context.close()
+
+
+def test_an_edited_score_travels_by_link(page):
+    """A data editor's cell, typed into: only a browser edits one. The edit goes into the
+    address bar, and another browser opening it starts from the edited scores."""
+    page.get_by_role("link", name="Softmax vs log-softmax").first.click()
+    _wait_for_script(page)
+    page.get_by_text("Type your own").first.click()
+    _wait_for_script(page)
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    box = grid.bounding_box()
+    row_height = 35   # Glide data grid's default; row 0 is the header
+    edited = "() => decodeURIComponent(location.search).includes('softmax_scores=1,7,')"
+    for attempt in range(3):   # the grid may take a moment to take keys after it appears
+        page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + row_height * 2.5)   # class 1's score
+        page.wait_for_timeout(500)   # the cell is selected
+        page.keyboard.type("7")      # typing on a selected cell opens its editor
+        page.wait_for_timeout(300)
+        page.keyboard.press("Enter")
+        try:
+            page.wait_for_function(edited, timeout=10_000)
+            break
+        except Exception:
+            if attempt == 2:
+                raise
+    link = page.url
+
+    other = _new_browser_page(page)
+    try:
+        other.goto(link)
+        _wait_for_script(other)
+        expect(other.get_by_text("For target 3:")).to_be_visible()
+        expect(other.get_by_text("p = 0.0177", exact=True)).to_be_visible()   # was 0.5065 before 7 went to class 1
+        assert "softmax_scores=1%2C7%2C" in other.url
+    finally:
+        other.context.close()

@@ -260,3 +260,25 @@ def test_a_link_carries_the_net_built_in_the_lab(monkeypatch):
 
     broken = open_page("lab", {"lab_layers": "{not json"})
     assert any("The net in this link cannot be used" in e.value for e in broken.error)
+
+
+def test_a_link_carries_typed_scores_and_a_typed_kernel(data_available):
+    scores = "0,0,0,0,0,0,0,0,0,9"
+    softmax_page = open_page("softmax", {"softmax_source": "Type your own", "softmax_scores": scores})
+    shown = [d.value for d in softmax_page.dataframe if "softmax" in d.value.columns][0]
+    assert shown["score"].tolist() == [0.0] * 9 + [9.0] and shown["softmax"].idxmax() == 9
+    assert link_of(softmax_page)["softmax_scores"] == scores   # and it stays in the link
+    assert "softmax_scores" not in link_of(open_page("softmax", {"softmax_source": "Type your own"}))
+
+    sobel = "1,0,-1;2,0,-2;1,0,-1"
+    conv_page = open_page("convolution", {"cv_kernel": "type your own", "cv_weights": sobel})
+    editors = [d.value.to_numpy().tolist() for d in conv_page.dataframe if d.value.shape == (3, 3)]
+    assert editors == [[[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]]]
+    assert link_of(conv_page)["cv_weights"] == sobel
+    from ui.scenes import is_control
+
+    assert is_control("convolution", "cv_weights") and conv_page.session_state["cv_weights"] == sobel   # scenes keep it
+
+    bad = open_page("softmax", {"softmax_source": "Type your own", "softmax_scores": "1,2,oops"})
+    assert "do not fit a 10 table" in warnings(bad)
+    assert [d.value for d in bad.dataframe if "softmax" in d.value.columns][0]["score"].tolist()[:2] == [1.0, -0.5]

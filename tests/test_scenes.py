@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from ui.navigation import BY_PATH
 from ui.scenes import (
     LESSON_FORMAT, PAGE_CONTROLS, Digit, DigitStore, Lesson, LessonError, Scene, capture_controls, decode_value,
-    encode_value, from_query, is_control, lesson_from_json, to_query,
+    encode_value, from_query, is_control, lesson_from_json, numbers_from_text, numbers_to_text, to_query,
 )
 
 VALUES = [3, 0.25, "Your digit", "7", True, "MNIST test image", -2, "a \"quoted\" & spaced, value", 1.0]
@@ -143,3 +143,15 @@ def test_the_shipped_lesson_reads_cleanly_and_follows_the_course():
               "grad-cam", "strides"]
     assert [p for i, p in enumerate(pages) if p not in pages[:i]] == course
     assert lesson.scenes[0].digit.drawing is not None   # it opens with a drawn digit
+
+
+def test_a_table_of_numbers_as_a_control_value():
+    kernel = np.array([[1, 0, -1], [2, 0.5, -2], [1e-7, 0, -1]])
+    text = numbers_to_text(kernel)
+    assert text == "1,0,-1;2,0.5,-2;1e-07,0,-1"
+    np.testing.assert_array_equal(numbers_from_text(text, (3, 3)), kernel)
+    scores = np.linspace(-3, 3, 10)
+    np.testing.assert_allclose(numbers_from_text(numbers_to_text(scores), (10,)), scores, rtol=1e-5)   # 6 digits
+    assert decode_value(encode_value(text)) == text   # survives the address bar
+    for bad in ("1,2,3", "1,0,-1;2,0,-2;1,0,nan", "1,0,x;2,0,-2;1,0,-1", "", 7, None, "1," * 3000 + "1"):
+        assert numbers_from_text(bad, (3, 3)) is None, bad

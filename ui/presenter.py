@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlencode
 
+import numpy as np
 import streamlit as st
 
 from ui import models as ui_models
@@ -22,6 +23,8 @@ from ui.scenes import (
     capture_controls,
     from_query,
     lesson_from_json,
+    numbers_from_text,
+    numbers_to_text,
     to_query,
 )
 from ui.your_digit import set_your_digit, your_digit
@@ -130,6 +133,39 @@ def mirror_in_link(page: str, link_slot=None) -> None:
     st.session_state[_WRITTEN] = params
     if link_slot is not None:
         show_link(link_slot, params)
+
+
+def carried_table(key: str, editor_key: str, default: np.ndarray) -> tuple[np.ndarray, str]:
+    """Data editors keep edits, not values, so links and scenes cannot set them; a table of
+    numbers travels as text in the control `key` instead. Returns the values an editor should
+    start from and the key to give it: `default` and `editor_key`, or the numbers a link or a
+    scene just brought, under a fresh editor key. Pair with `carry_table` after the editor."""
+    text, state = st.session_state.get(key), f"_carried/{key}"
+    shown, start = st.session_state.get(f"{state}/shown"), st.session_state.get(f"{state}/start")
+    if text is not None and text != shown:
+        values = numbers_from_text(text, default.shape)
+        st.session_state[f"{state}/shown"] = text
+        if values is None:
+            st.warning(f"The numbers in this link do not fit a {'×'.join(map(str, default.shape))} table; "
+                       "showing the usual ones.")
+        else:
+            version = st.session_state.get(f"{state}/version", 0) + 1
+            start = st.session_state[f"{state}/start"] = (editor_key, version, values)
+            st.session_state[f"{state}/version"] = version
+    if start is not None and start[0] == editor_key:
+        return start[2], f"v{start[1]}_{editor_key}"   # outside the page's control patterns
+    return default, editor_key
+
+
+def carry_table(key: str, values: np.ndarray, default: np.ndarray) -> None:
+    """Put the edited table in the control `key` (and so in the link), or drop it when it
+    equals the default, so an unedited page keeps a short link."""
+    state = f"_carried/{key}"
+    if np.allclose(values, default, rtol=0, atol=5e-7):
+        st.session_state.pop(key, None)
+        st.session_state.pop(f"{state}/shown", None)
+    else:
+        st.session_state[key] = st.session_state[f"{state}/shown"] = numbers_to_text(values)
 
 
 def go_to(scene: Scene) -> None:

@@ -33,8 +33,8 @@ MAX_DRAWING_BYTES = 500_000
 PAGE_CONTROLS: dict[str, tuple[str, ...]] = {
     "": (),
     "draw": ("digit_source", "stroke_width", "digit_index", "digit_class"),
-    "softmax": ("softmax_source", "softmax_index", "softmax_target", "temperature", "shift", "scale",
-                "big_score"),
+    "softmax": ("softmax_source", "softmax_index", "softmax_scores", "softmax_target", "temperature", "shift",
+                "scale", "big_score"),
     "convolution": ("cv_*",),
     "feature-maps": ("fm_*",),
     "kernels": ("kn_*",),
@@ -230,6 +230,25 @@ def decode_value(text: str) -> Value:
     except ValueError:
         return text
     return value if _is_value(value) else text
+
+
+def numbers_to_text(values: np.ndarray) -> str:
+    """A table of numbers as a control value: "1,0,-1;2,0,-2" (rows split by ';')."""
+    rows = np.atleast_2d(np.asarray(values, dtype=float))
+    return ";".join(",".join(f"{v:.6g}" for v in row) for row in rows)
+
+
+def numbers_from_text(text: object, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The table `numbers_to_text` wrote, if `text` holds finite numbers of that shape; else None."""
+    if not isinstance(text, str) or len(text) > MAX_VALUE:
+        return None
+    try:
+        values = np.array([[float(v) for v in row.split(",")] for row in text.split(";")])
+    except ValueError:
+        return None
+    if values.size != int(np.prod(shape)) or not np.isfinite(values).all():
+        return None
+    return values.reshape(shape)
 
 
 def to_query(scene: Scene, digit_id: str | None = None, presenting: bool = False) -> dict[str, str]:
