@@ -9,6 +9,12 @@ from models import build, data
 from models.train import TrainConfig, train
 
 
+def lab_config(epochs: int, batch_size: int, lr: float, optimizer: str = "sgd") -> TrainConfig:
+    """The lab's Train button settings as a training configuration (its weight decay per optimizer)."""
+    return TrainConfig(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), optimizer=optimizer,
+                       weight_decay=1e-4 if optimizer == "sgd" else 1e-2)
+
+
 def training_job(spec: list[dict], dataset: str, input_shape: tuple[int, ...], config: TrainConfig,
                  limit: int | None = None):
     """A job function that trains the net `spec` describes on `dataset` and returns the trained

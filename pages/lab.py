@@ -8,9 +8,9 @@ import streamlit as st
 import torch
 
 from models import checkpoints, count_parameters, data
-from models.lab import training_job
+from models.lab import lab_config, training_job
 from models.spec import PRESETS, TYPES, SpecError, check, describe, from_json, to_json
-from models.train import TrainConfig, default_device
+from models.train import default_device
 from ui import jobs, teacher
 from ui import models as ui_models
 from ui.presenter import teaching
@@ -99,8 +99,7 @@ optimizer = settings[3].radio("Optimizer", ["sgd", "adamw"], horizontal=True, ke
 
 
 if st.button("Train", key="lab_train", icon=":material/play_arrow:"):
-    config = TrainConfig(epochs=int(epochs), batch_size=int(batch), lr=float(lr), optimizer=optimizer,
-                         weight_decay=1e-4 if optimizer == "sgd" else 1e-2)
+    config = lab_config(epochs, batch, lr, optimizer)
     try:
         job = training_job(spec, dataset, input_shape, config, limit=st.session_state.get("lab_train_limit"))
         jobs.start("lab_job", f"lab: {total:,}-parameter net, {epochs} epochs", job)
