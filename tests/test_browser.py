@@ -189,25 +189,26 @@ def test_an_edited_score_travels_by_link(page):
     page.get_by_role("link", name="Softmax vs log-softmax").first.click()
     _wait_for_script(page)
     page.get_by_text("Type your own").first.click()
+    expect(page.get_by_text("Starting from scores typed in by hand.", exact=False)).to_be_visible()
     _wait_for_script(page)
     grid = page.locator('[data-testid="stDataFrame"]').first
     row_height = 35   # Glide data grid's default; row 0 is the header
     edited = "() => decodeURIComponent(location.search).includes('softmax_scores=1,7,')"
-    for attempt in range(3):   # the grid may take a moment to take keys after it appears
-        expect(grid).to_be_visible()
-        grid.scroll_into_view_if_needed()
-        box = grid.bounding_box()
-        page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + row_height * 2.5)   # class 1's score
-        page.wait_for_timeout(500)   # the cell is selected
-        page.keyboard.type("7")      # typing on a selected cell opens its editor
-        page.wait_for_timeout(300)
-        page.keyboard.press("Enter")
+    for attempt in range(4):   # the grid is rebuilt while the page reruns, and takes a moment to take keys
         try:
+            expect(grid).to_be_visible()
+            box = grid.bounding_box()
+            page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + row_height * 2.5)   # class 1's score
+            page.wait_for_timeout(500)   # the cell is selected
+            page.keyboard.type("7")      # typing on a selected cell opens its editor
+            page.wait_for_timeout(300)
+            page.keyboard.press("Enter")
             page.wait_for_function(edited, timeout=10_000)
             break
         except Exception:
-            if attempt == 2:
+            if attempt == 3:
                 raise
+            _wait_for_script(page)
     link = page.url
 
     other = _new_browser_page(page)
