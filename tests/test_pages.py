@@ -461,7 +461,63 @@ def test_app_survives_planted_broken_and_half_written_checkpoints(tmp_path, monk
     assert not marker.exists()
 
 
-def test_sessions_do_not_see_each_other(data_available):
+@pytest.fixture
+def app_tests_in_threads(monkeypatch):
+    """Let AppTests run side by side in threads, as sessions do in the server.
+
+    AppTest installs a mock Runtime in the class attribute Runtime._instance when a run starts,
+    sets it back to None when the run ends, and sets the option global.appTest only for its run.
+    Two runs in threads would pull both from under each other ("Runtime hasn't been created!").
+    Here the last runtime installed stays until the test ends, and global.appTest stays on.
+    Each AppTest also compiles its script itself, and Python 3.11's compiler is not safe in two
+    threads at once ("AST constructor recursion depth mismatch"), so here they share one script
+    cache, which compiles under a lock, as the server's single cache does."""
+    from streamlit.runtime import Runtime
+    from streamlit.testing.v1 import app_test
+    from streamlit.testing.v1.util import patch_config_options
+
+    class KeepsTheRuntime(type):
+        def __setattr__(cls, name, value):
+            if name == "_instance":
+                if value is not None:
+                    Runtime._instance = value
+                return
+            super().__setattr__(name, value)
+
+    class SharedRuntime(Runtime, metaclass=KeepsTheRuntime):
+        pass
+
+    shared_script_cache = app_test.ScriptCache()
+    monkeypatch.setattr(Runtime, "_instance", None)
+    monkeypatch.setattr(app_test, "Runtime", SharedRuntime)
+    monkeypatch.setattr(app_test, "ScriptCache", lambda: shared_script_cache)
+    with patch_config_options({"global.appTest": True}):
+        yield
+
+
+def test_threaded_app_tests_keep_their_runtime(app_tests_in_threads):
+    """The fixture above works: a slow run still has its runtime after a quick run has ended."""
+    import threading
+    import time
+
+    slow = ("import time, streamlit as st\nfrom streamlit.runtime import Runtime\n"
+            "st.write(str(Runtime.exists()))\ntime.sleep(1.0)\nst.write(str(Runtime.exists()))")
+    seen = {}
+
+    def go(name, script):
+        seen[name] = [m.value for m in AppTest.from_string(script, default_timeout=TIMEOUT).run().markdown]
+
+    threads = [threading.Thread(target=go, args=("slow", slow)),
+               threading.Thread(target=go, args=("quick", "import streamlit as st\nst.write('done')"))]
+    for t in threads:
+        t.start()
+        time.sleep(0.2)
+    for t in threads:
+        t.join()
+    assert seen == {"slow": ["True", "True"], "quick": ["done"]}
+
+
+def test_sessions_do_not_see_each_other(data_available, app_tests_in_threads):
     """Eight sessions at once, each on its own test digit: every page shows its own maps,
     equal to what it shows when it runs alone."""
     import threading
@@ -472,16 +528,20 @@ def test_sessions_do_not_see_each_other(data_available):
 
     indices = list(range(8))
     alone = {i: maps_of(i) for i in indices}
-    together = {}
+    together, failures = {}, []
 
     def work(i):
-        together[i] = maps_of(i)
+        try:
+            together[i] = maps_of(i)
+        except BaseException as error:   # an assertion in a thread would otherwise only warn
+            failures.append(f"session {i}: {error!r}")
 
     threads = [threading.Thread(target=work, args=(i,)) for i in indices]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    assert not failures, failures
     for i in indices:
         assert together[i] == alone[i]
     assert len({alone[i][0][0] for i in indices}) == 8   # and they differ from each other
