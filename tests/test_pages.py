@@ -473,7 +473,7 @@ def app_tests_in_threads(monkeypatch):
     threads at once ("AST constructor recursion depth mismatch"), so here they share one script
     cache, which compiles under a lock, as the server's single cache does."""
     from streamlit.runtime import Runtime
-    from streamlit.testing.v1 import app_test
+    from streamlit.testing.v1 import app_test, local_script_runner
     from streamlit.testing.v1.util import patch_config_options
 
     class KeepsTheRuntime(type):
@@ -490,7 +490,8 @@ def app_tests_in_threads(monkeypatch):
     shared_script_cache = app_test.ScriptCache()
     monkeypatch.setattr(Runtime, "_instance", None)
     monkeypatch.setattr(app_test, "Runtime", SharedRuntime)
-    monkeypatch.setattr(app_test, "ScriptCache", lambda: shared_script_cache)
+    for module in (app_test, local_script_runner):   # each makes its own, and the runner compiles
+        monkeypatch.setattr(module, "ScriptCache", lambda: shared_script_cache)
     with patch_config_options({"global.appTest": True}):
         yield
 
