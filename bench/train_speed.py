@@ -1,16 +1,19 @@
-"""Train the same net two ways in one run and compare seconds per epoch:
+"""Train the same net several ways in one run and compare seconds per epoch:
 
-1. the course-notebook way: a torchvision Dataset + DataLoader (batch 128, worker processes),
-   per-image CPU transforms (PIL augmentation, ToTensor, Normalize), fp32;
-2. CNN Lab's loop (models.train): the whole uint8 dataset on the device, batch augmentation
-   there, bf16 autocast + channels_last on CUDA.
+1. CNN Lab's loop (models.train) on its fast path: the whole uint8 dataset on the device, batch
+   augmentation there, channels_last, bfloat16 autocast where the hardware computes it natively;
+2. the same loop forced to float32 (the ratio 2 / 1 is what the fast path buys);
+3. the course-notebook way: a torchvision Dataset + DataLoader (batch 128, worker processes),
+   per-image CPU transforms (augmentation, ToTensor, Normalize), float32;
+4. a profile of our loop: where one step's seconds go (gather + augment + normalise, forward,
+   backward, optimizer + schedule) and what one test-set evaluation costs.
 
     CNN_LAB_DATA=../shared/data python bench/train_speed.py gap-mnist
-    CNN_LAB_DATA=../shared/data python bench/train_speed.py resnet20 --notebook-epochs 1
+    CNN_LAB_DATA=../shared/data python bench/train_speed.py resnet20 --epochs 1 --notebook-epochs 1
 
-Both use the recipe's optimizer and one-cycle schedule. The notebook way runs for
---notebook-epochs (default 1: it is slow) and our loop for the recipe's epochs, so the
-seconds-per-epoch ratio is the comparison; accuracy is each run's final test accuracy.
+Each of 1-3 runs the recipe's optimizer and one-cycle schedule for the same number of epochs
+(3 for the notebook way runs --notebook-epochs: it is slow); seconds per epoch leave out the test
+evaluation, which is timed once on its own. Accuracy is each run's final test accuracy.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from torch.nn import functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models import build, data  # noqa: E402
-from models.train import RECIPES, TrainConfig, default_device, evaluate, train  # noqa: E402
+from models.train import (  # noqa: E402
+    RECIPES, TrainConfig, _make_optimizer, choose_precision, default_device, evaluate, prepare_batch, train,
+)
 
 
 def notebook_loaders(dataset: str, batch_size: int, workers: int):
@@ -79,37 +84,91 @@ def train_notebook_way(recipe, epochs: int, device: torch.device, workers: int):
     return epoch_seconds, accuracy
 
 
+def our_loop(recipe, config: TrainConfig, train_set, test_set) -> tuple[float, float, str]:
+    """(seconds per epoch without evaluation, final test accuracy, precision used)."""
+    torch.manual_seed(config.seed)
+    model = build(recipe.arch, **recipe.arch_kwargs)
+    result = train(model, train_set, None, config)
+    return result.seconds / config.epochs, evaluate(model, test_set), result.precision
+
+
+def profile_steps(recipe, config: TrainConfig, train_set, test_set, device, steps: int = 20) -> dict[str, float]:
+    """Mean seconds per step of each part of our loop, and of one full test-set evaluation."""
+    torch.manual_seed(0)
+    model = build(recipe.arch, **recipe.arch_kwargs).to(device, memory_format=torch.channels_last).train()
+    optimizer = _make_optimizer(model, config)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=steps + 5)
+    precision = choose_precision(device, config.precision)
+    generator = torch.Generator(device=device).manual_seed(0)
+    images, labels = train_set.images.to(device), train_set.labels.to(device)
+    parts = dict.fromkeys(("gather + augment + normalise", "forward + loss", "backward", "optimizer + schedule"), 0.0)
+
+    def clock():
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter()
+
+    for step in range(steps + 3):
+        counted = step >= 3   # the first steps warm up the allocator and oneDNN's kernel cache
+        t0 = clock()
+        batch = torch.randint(0, len(train_set), (config.batch_size,), device=device, generator=generator)
+        x, y = prepare_batch(images[batch], train_set, generator), labels[batch]
+        t1 = clock()
+        with torch.autocast(device.type, dtype=precision.autocast, enabled=precision.autocast is not None):
+            loss = F.cross_entropy(model(x), y, label_smoothing=config.label_smoothing)
+        t2 = clock()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        t3 = clock()
+        optimizer.step()
+        schedule.step()
+        t4 = clock()
+        if counted:
+            for name, seconds in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+                parts[name] += seconds / steps
+    start = clock()
+    evaluate(model, test_set)
+    parts["one test-set evaluation (float32)"] = clock() - start
+    return parts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("recipe", choices=["gap-mnist", "resnet20"])
-    parser.add_argument("--epochs", type=int, help="epochs for our loop (default: the recipe's)")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs for each run of our loop")
     parser.add_argument("--notebook-epochs", type=int, default=1)
     parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1))
     args = parser.parse_args()
 
     recipe = RECIPES[args.recipe]
     device = default_device()
-    config: TrainConfig = replace(recipe.config, epochs=args.epochs or recipe.config.epochs)
+    config: TrainConfig = replace(recipe.config, epochs=args.epochs)
     device_name = torch.cuda.get_device_name(0) if device.type == "cuda" else \
         f"CPU, {torch.get_num_threads()} threads"
-    print(f"{args.recipe} on {device_name}, torch {torch.__version__}")
+    print(f"{args.recipe} on {device_name}, torch {torch.__version__}, batch {config.batch_size}")
 
     train_set, test_set = data.load(recipe.dataset, True), data.load(recipe.dataset, False)
-    torch.manual_seed(config.seed)
-    model = build(recipe.arch, **recipe.arch_kwargs)
-    ours = train(model, train_set, test_set, config)
-    our_epoch = [row["seconds"] for row in ours.history]
-    our_per_epoch = (our_epoch[-1] - our_epoch[0]) / (len(our_epoch) - 1) if len(our_epoch) > 1 else our_epoch[0]
-    # (seconds in history include each epoch's test evaluation, so this slightly favours the notebook)
-
+    fast, fast_accuracy, fast_precision = our_loop(recipe, config, train_set, test_set)
+    plain, plain_accuracy, _ = our_loop(recipe, replace(config, precision="float32"), train_set, test_set)
     notebook_seconds, notebook_accuracy = train_notebook_way(recipe, args.notebook_epochs, device, args.workers)
     notebook_per_epoch = notebook_seconds[-1] if len(notebook_seconds) > 1 else notebook_seconds[0]
+    parts = profile_steps(recipe, config, train_set, test_set, device)
 
-    print(f"notebook way : {notebook_per_epoch:8.2f} s/epoch, {args.notebook_epochs} epoch(s) "
-          f"-> test accuracy {notebook_accuracy:.2%} (batch 128, {args.workers} loader workers)")
-    print(f"CNN Lab loop : {our_per_epoch:8.2f} s/epoch, {len(ours.history)} epochs in {ours.seconds:.1f} s "
-          f"-> test accuracy {ours.test_accuracy:.2%} (batch {config.batch_size})")
-    print(f"speed-up per epoch: {notebook_per_epoch / our_per_epoch:.1f}x")
+    print(f"CNN Lab loop, {fast_precision:<45}: {fast:7.2f} s/epoch -> test accuracy {fast_accuracy:.2%} "
+          f"after {args.epochs} epochs")
+    print(f"CNN Lab loop, {'float32':<45}: {plain:7.2f} s/epoch -> test accuracy {plain_accuracy:.2%}")
+    print(f"notebook way (DataLoader, {args.workers} workers, float32){'':<9}: {notebook_per_epoch:7.2f} s/epoch "
+          f"-> test accuracy {notebook_accuracy:.2%} after {args.notebook_epochs} epoch(s)")
+    print(f"fast path vs float32: {plain / fast:.2f}x per epoch; vs the notebook way: {notebook_per_epoch / fast:.1f}x")
+    steps_per_epoch = len(train_set) // config.batch_size
+    step_total = sum(v for k, v in parts.items() if not k.startswith("one test"))
+    print(f"where one step's {step_total * 1000:.1f} ms go (fast path, {steps_per_epoch} steps per epoch):")
+    for name, seconds in parts.items():
+        if name.startswith("one test"):
+            print(f"  {name:<34} {seconds:7.2f} s (once per epoch: {seconds / (fast + seconds):.0%} of an epoch)")
+        else:
+            print(f"  {name:<34} {seconds * 1000:7.1f} ms ({seconds / step_total:.0%})")
+    print(f"  epoch measured vs steps x step time: {fast:.1f} s vs {steps_per_epoch * step_total:.1f} s")
 
 
 if __name__ == "__main__":

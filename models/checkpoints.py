@@ -49,7 +49,7 @@ def save(
         "init_state_dict": _cpu(init_state_dict) if init_state_dict is not None else None,
         "metadata": _plain(metadata),
     }
-    _write_atomically(path, lambda f: torch.save(payload, f))
+    write_atomically(path, lambda f: torch.save(payload, f))
     write_card(path, payload["metadata"])
     return path
 
@@ -66,10 +66,10 @@ def file_digest(path: str | Path) -> str:
 
 def write_card(path: str | Path, metadata: dict) -> None:
     card = {key: metadata.get(key) for key in CARD_KEYS} | {"sha256": file_digest(path)}
-    _write_atomically(card_path(path), lambda f: f.write(json.dumps(card, indent=1).encode()))
+    write_atomically(card_path(path), lambda f: f.write(json.dumps(card, indent=1).encode()))
 
 
-def _write_atomically(path: Path, write) -> None:
+def write_atomically(path: Path, write) -> None:
     """Write to a temporary file beside `path`, then rename: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -133,6 +133,7 @@ class Worker:
             return list(self._queue)
 
     def _loop(self) -> None:
+        _compute_with_threads(training_threads())
         while True:
             with self._lock:
                 while not self._queue:
@@ -175,6 +176,37 @@ def _release_gpu_memory() -> None:
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available():
         torch.cuda.empty_cache()
+
+
+def training_threads() -> int:
+    """CPU threads the worker's jobs compute with: CNN_LAB_TRAIN_THREADS, by default every core.
+    Page runs keep one thread each (app.py); training gets the cores they leave idle."""
+    import os
+
+    try:
+        return max(1, int(os.environ.get("CNN_LAB_TRAIN_THREADS", "")))
+    except ValueError:
+        return os.cpu_count() or 1
+
+
+def _compute_with_threads(threads: int) -> None:
+    """Give the calling thread `threads` torch threads without changing what other threads get.
+    torch.set_num_threads also sets the count that every thread started later copies on its
+    first torch call (Streamlit starts one per page run), so a helper thread sets that back."""
+    import torch
+
+    def threads_of_a_new_thread(out: list) -> None:
+        out.append(torch.get_num_threads())
+
+    seen: list[int] = []
+    probe = threading.Thread(target=threads_of_a_new_thread, args=(seen,))
+    probe.start()
+    probe.join()
+    torch.get_num_threads()   # torch sets up a thread's count on its first call: let that happen first
+    torch.set_num_threads(threads)
+    restore = threading.Thread(target=torch.set_num_threads, args=(seen[0],))
+    restore.start()
+    restore.join()
 
 
 _worker: Worker | None = None

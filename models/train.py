@@ -1,19 +1,24 @@
 """One training loop for every net in CNN Lab.
 
 The whole dataset stays on the device as uint8; batches are gathered, augmented and
-normalised there. On CUDA the loop uses bfloat16 autocast and channels_last. Progress goes to
-a callback; a stop event is checked between steps, so the app can drive and stop a run.
+normalised there. The net runs channels_last under bfloat16 autocast wherever the hardware
+computes bf16 natively (CUDA GPUs from Ampere on, CPUs with AVX-512 BF16 / AMX, decided at
+run time), float32 elsewhere; evaluation is always float32. Progress goes to a callback; a
+stop event is checked between steps, so the app can drive and stop a run. With a state file,
+the run's whole state is written atomically after every epoch and a later call resumes it.
 
-Command line (writes a checkpoint, shows a progress bar):
+Command line (writes a checkpoint, shows a progress bar; --resume continues an interrupted run):
     python -m models.train gap-mnist --epochs 15 --out checkpoints/gap_mnist.pt
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Protocol
 
 import torch
@@ -37,6 +42,7 @@ class TrainConfig:
     augment: bool = True
     seed: int = 0
     device: str | None = None       # None: CUDA when available, else CPU
+    precision: str = "auto"         # "auto" (bf16 where native), "bfloat16" or "float32"
     report_every: int = 20          # steps between step-loss reports (each costs a sync on GPU)
 
 
@@ -62,6 +68,8 @@ class TrainResult:
     seconds: float = 0.0
     stopped: bool = False
     device: str = "cpu"
+    precision: str = "float32"      # what the training steps ran in, and why (see choose_precision)
+    resumed_from_epoch: int = 0     # epochs that came from a state file
 
 
 class StopSignal(Protocol):
@@ -72,14 +80,51 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _mixed_precision(device: torch.device) -> tuple[torch.dtype | None, torch.amp.GradScaler | None]:
-    """bfloat16 on GPUs that compute it natively (Ampere and newer); float16 with loss scaling
-    on older ones; full precision on the CPU."""
-    if device.type != "cuda":
-        return None, None
-    if torch.cuda.is_bf16_supported(including_emulation=False):
-        return torch.bfloat16, None
-    return torch.float16, torch.amp.GradScaler("cuda")
+PRECISIONS = ("auto", "bfloat16", "float32")
+
+
+@functools.cache
+def cpu_computes_bf16() -> bool:
+    """Whether oneDNN runs bfloat16 natively on this CPU (AVX-512 BF16, AMX...). Without it,
+    autocast still works but emulates bf16 and is slower than float32."""
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+@dataclass(frozen=True)
+class Precision:
+    autocast: torch.dtype | None    # None: plain float32
+    loss_scaling: bool
+    reason: str
+
+    @property
+    def name(self) -> str:
+        return {None: "float32", torch.bfloat16: "bfloat16", torch.float16: "float16"}[self.autocast]
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.reason})"
+
+
+def choose_precision(device: torch.device, setting: str = "auto") -> Precision:
+    """bfloat16 autocast where the hardware computes it natively, float16 with loss scaling on
+    CUDA GPUs without bf16, float32 elsewhere. `setting` forces "bfloat16" or "float32"."""
+    if setting not in PRECISIONS:
+        raise ValueError(f"unknown precision {setting!r}; use one of {', '.join(PRECISIONS)}")
+    if setting == "float32":
+        return Precision(None, False, "asked for")
+    if setting == "bfloat16":
+        return Precision(torch.bfloat16, False, "asked for")
+    if device.type == "cuda":
+        if torch.cuda.is_bf16_supported(including_emulation=False):
+            return Precision(torch.bfloat16, False, "this GPU computes bf16 natively")
+        return Precision(torch.float16, True, "this GPU has no native bf16")
+    if device.type == "cpu":
+        if cpu_computes_bf16():
+            return Precision(torch.bfloat16, False, "this CPU computes bf16 natively")
+        return Precision(None, False, "this CPU has no native bf16")
+    return Precision(None, False, f"no mixed precision on {device.type}")
 
 
 def _make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -124,6 +169,10 @@ def evaluate(model: nn.Module, data: ImageSet, batch_size: int = 1000) -> float:
     return (predictions.cpu() == data.labels).float().mean().item()
 
 
+class StateMismatchError(ValueError):
+    """A state file belongs to another run; the message names what differs."""
+
+
 def train(
     model: nn.Module,
     train_set: ImageSet,
@@ -131,17 +180,77 @@ def train(
     config: TrainConfig,
     on_progress: Callable[[Progress], None] | None = None,
     stop: StopSignal | None = None,
+    state_file: str | Path | None = None,
+    resume: bool = False,
+    identity: dict | None = None,
 ) -> TrainResult:
     """Train `model` in place. Returns the per-epoch history; `stopped` says whether the stop
-    signal ended the run early (the model then holds the weights of the last finished step)."""
+    signal ended the run early (the model then holds the weights of the last finished step).
+
+    With `state_file`, everything the run needs to go on (weights, optimizer, schedule, random
+    states, history) is written there after every epoch; with `resume` too, a run continues from
+    that file when it exists. `identity` (e.g. the recipe) is stored beside the config, and a
+    file whose identity differs is refused with StateMismatchError."""
     device = torch.device(config.device) if config.device else default_device()
+    identity = run_identity(model, train_set, config, identity)
+    state = _read_state(Path(state_file), identity) if state_file and resume else None
     # Seed dropout without disturbing the random state of the rest of the process.
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(config.seed)
-        return _train(model, train_set, test_set, config, device, on_progress, stop)
+        return _train(model, train_set, test_set, config, device, on_progress, stop,
+                      Path(state_file) if state_file else None, state, identity)
 
 
-def _train(model, train_set, test_set, config, device, on_progress, stop) -> TrainResult:
+def run_identity(model: nn.Module, train_set: ImageSet, config: TrainConfig, extra: dict | None) -> dict:
+    """What must match for a state file to continue this run (where it runs may differ)."""
+    settings = {k: v for k, v in asdict(config).items() if k not in ("device", "report_every")}
+    shapes = [[name, list(p.shape)] for name, p in model.state_dict().items()]
+    return {**(extra or {}), "config": settings, "dataset": train_set.name,
+            "train_images": len(train_set), "weights": shapes}
+
+
+def _read_state(path: Path, identity: dict) -> dict | None:
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:   # damaged or foreign file: say so rather than start over silently
+        raise StateMismatchError(f"{path} is not a readable training state ({error}); delete it to start over") from None
+    if not isinstance(state, dict) or "identity" not in state:
+        raise StateMismatchError(f"{path} is not a CNN Lab training state; delete it to start over")
+    differences = _differences(state["identity"], identity)
+    if differences:
+        raise StateMismatchError(
+            f"{path} belongs to a different run ({'; '.join(differences[:4])}); "
+            "run without --resume to start over, or pass the settings it was made with")
+    return state
+
+
+def _differences(stored, wanted, prefix: str = "") -> list[str]:
+    if isinstance(stored, dict) and isinstance(wanted, dict):
+        found = []
+        for key in sorted(set(stored) | set(wanted), key=str):
+            name = f"{prefix}{key}"
+            if key not in stored or key not in wanted:
+                found.append(f"{name}: {'not in the file' if key not in stored else 'only in the file'}")
+            else:
+                found += _differences(stored[key], wanted[key], f"{name}.")
+        return found
+    if stored != wanted:
+        name = prefix.rstrip(".")
+        if name == "weights":
+            return ["weights: the net's layers differ"]
+        return [f"{name}: {stored!r} in the file, {wanted!r} now"]
+    return []
+
+
+def _write_state(path: Path, **state) -> None:
+    from models.checkpoints import write_atomically
+
+    write_atomically(path, lambda f: torch.save(state, f))
+
+
+def _train(model, train_set, test_set, config, device, on_progress, stop, state_file, state, identity) -> TrainResult:
     generator = torch.Generator(device=device).manual_seed(config.seed)
     model.to(device=device, memory_format=torch.channels_last).train()
 
@@ -156,12 +265,25 @@ def _train(model, train_set, test_set, config, device, on_progress, stop) -> Tra
         optimizer, max_lr=config.lr, total_steps=total_steps, pct_start=config.warmup_fraction,
         base_momentum=config.momentum - 0.05, max_momentum=config.momentum + 0.05,
     )
-    precision, scaler = _mixed_precision(device)
+    precision = choose_precision(device, config.precision)
+    scaler = torch.amp.GradScaler(device.type) if precision.loss_scaling else None
 
-    result = TrainResult(device=str(device))
-    start_time = time.perf_counter()
-    step = 0
-    for epoch in range(1, config.epochs + 1):
+    result = TrainResult(device=str(device), precision=precision.describe())
+    first_epoch, earlier_seconds = 1, 0.0
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["rng"])
+        result.history = list(state["history"])
+        result.step_losses = [tuple(pair) for pair in state["step_losses"]]
+        first_epoch = state["epoch"] + 1
+        earlier_seconds = state["seconds"]
+        result.resumed_from_epoch = state["epoch"]
+    start_time = time.perf_counter() - earlier_seconds
+    step = (first_epoch - 1) * steps_per_epoch
+    for epoch in range(first_epoch, config.epochs + 1):
         order = torch.randperm(len(train_set), device=device, generator=generator)
         epoch_loss = torch.zeros((), device=device)
         epoch_correct = torch.zeros((), device=device, dtype=torch.long)
@@ -174,7 +296,7 @@ def _train(model, train_set, test_set, config, device, on_progress, stop) -> Tra
             batch = order[index * config.batch_size : (index + 1) * config.batch_size]
             x = prepare_batch(images[batch], train_set, generator if config.augment else None)
             y = labels[batch]
-            with torch.autocast(device.type, dtype=precision, enabled=precision is not None):
+            with torch.autocast(device.type, dtype=precision.autocast, enabled=precision.autocast is not None):
                 output = model(x)
                 # Nets that end in log-softmax (the GAP net) train the same way:
                 # log-softmax of log-probabilities changes nothing.
@@ -212,6 +334,12 @@ def _train(model, train_set, test_set, config, device, on_progress, stop) -> Tra
             "seconds": time.perf_counter() - start_time,
         }
         result.history.append(row)
+        if state_file is not None:
+            _write_state(state_file, identity=identity, epoch=epoch, seconds=row["seconds"],
+                         model=model.state_dict(), optimizer=optimizer.state_dict(),
+                         schedule=schedule.state_dict(), generator=generator.get_state(),
+                         rng=torch.get_rng_state(), history=result.history,
+                         step_losses=[list(pair) for pair in result.step_losses])
         if on_progress:
             on_progress(Progress(
                 epoch, step, total_steps, row["train_loss"], row["seconds"], epoch_end=True,
@@ -237,7 +365,7 @@ class Recipe:
 
 def _resnet_recipe(**arch_kwargs) -> Recipe:
     config = TrainConfig(
-        epochs=30, batch_size=512, lr=0.4, weight_decay=5e-4, label_smoothing=0.1,
+        epochs=30, batch_size=128, lr=0.2, weight_decay=5e-4, label_smoothing=0.0,
         warmup_fraction=0.15,
     )
     return Recipe("cifar-resnet", arch_kwargs, "cifar10", config)
@@ -273,11 +401,15 @@ def _main(argv: list[str] | None = None) -> None:
     for name, value in asdict(TrainConfig()).items():
         if name in ("augment", "report_every"):
             continue
-        kind = str if name in ("optimizer", "device") else type(value)
+        kind = str if name in ("optimizer", "device", "precision") else type(value)
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind, default=None)
     parser.add_argument("--no-augment", action="store_true")
     parser.add_argument("--subset", type=int, default=None,
                         help="train on this many training images (a seeded random subset)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the state file of an interrupted run with the same settings")
+    parser.add_argument("--state", default=None,
+                        help="the run's state file, written after every epoch (default: OUT with .state.pt)")
     parser.add_argument("--download", action="store_true", help="fetch missing data (needs internet)")
     args = parser.parse_args(argv)
 
@@ -286,6 +418,8 @@ def _main(argv: list[str] | None = None) -> None:
     if args.no_augment:
         overrides["augment"] = False
     config = replace(recipe.config, **overrides)
+    out = Path(args.out)
+    state_file = Path(args.state) if args.state else out.with_suffix(".state.pt")
 
     train_set = data.load(recipe.dataset, train=True, download=args.download)
     if args.subset is not None:
@@ -294,6 +428,8 @@ def _main(argv: list[str] | None = None) -> None:
     torch.manual_seed(config.seed)
     model = build(recipe.arch, **recipe.arch_kwargs)
     init_state = copy.deepcopy(model.state_dict())
+    identity = {"recipe": args.recipe, "arch": recipe.arch, "arch_kwargs": recipe.arch_kwargs,
+                "subset": args.subset}
 
     bar = tqdm(total=len(train_set) // config.batch_size * config.epochs, unit="step")
 
@@ -307,8 +443,15 @@ def _main(argv: list[str] | None = None) -> None:
         bar.set_description(text)
         bar.refresh()
 
-    result = train(model, train_set, test_set, config, on_progress=show)
+    try:
+        result = train(model, train_set, test_set, config, on_progress=show,
+                       state_file=state_file, resume=args.resume, identity=identity)
+    except StateMismatchError as error:
+        bar.close()
+        raise SystemExit(f"error: {error}") from None
     bar.close()
+    if result.resumed_from_epoch:
+        print(f"resumed after epoch {result.resumed_from_epoch} from {state_file}")
     device = torch.device(result.device)
     metadata = {
         "name": args.recipe,
@@ -323,15 +466,17 @@ def _main(argv: list[str] | None = None) -> None:
         "train_seconds": round(result.seconds, 2),
         "device": torch.cuda.get_device_name(device) if device.type == "cuda"
         else f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
+        "precision": result.precision,
         "torch_version": torch.__version__,
         "config": asdict(config),
         "history": result.history,
         "command": "python -m models.train " + shlex.join(sys.argv[1:] if argv is None else argv),
     }
-    checkpoints.save(args.out, model, arch=recipe.arch, arch_kwargs=recipe.arch_kwargs,
+    checkpoints.save(out, model, arch=recipe.arch, arch_kwargs=recipe.arch_kwargs,
                      init_state_dict=init_state, metadata=metadata)
+    state_file.unlink(missing_ok=True)   # the checkpoint now holds the finished run
     print(f"{args.recipe}: test accuracy {result.test_accuracy:.2%} after {len(result.history)} epochs, "
-          f"{result.seconds:.1f} s on {metadata['device']}; wrote {args.out}")
+          f"{result.seconds:.1f} s on {metadata['device']}, {result.precision}; wrote {out}")
 
 
 if __name__ == "__main__":

@@ -100,3 +100,24 @@ def test_a_queued_job_can_move_up():
     _wait(lambda: len(worker.log) == 3)
     ran = [job_id for job_id, _, _ in worker.log]
     assert ran[1:] == [second.id, first.id]
+
+
+def test_jobs_compute_with_the_training_threads_and_page_threads_keep_theirs(monkeypatch):
+    import torch
+
+    def threads_of_a_new_thread():
+        seen = []
+        thread = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+        thread.start()
+        thread.join()
+        return seen[0]
+
+    before = threads_of_a_new_thread()
+    wanted = before + 1
+    monkeypatch.setenv("CNN_LAB_TRAIN_THREADS", str(wanted))
+    worker = Worker()
+    job = worker.submit("threads", "teacher", lambda ctx: (torch.get_num_threads(), torch.ones(64, 64).sum().item(),
+                                                           torch.get_num_threads()))
+    _wait(lambda: job.status == DONE)
+    assert job.result[0] == job.result[2] == wanted     # the job trains with the cores it was given
+    assert threads_of_a_new_thread() == before          # a page run started now still gets its own count

@@ -6,7 +6,8 @@ import torch
 from models import build
 from models.augment import random_affine, random_crop_flip
 from models.data import ImageSet, MNIST_CLASSES, load
-from models.train import TrainConfig, evaluate, train
+from models import train as train_module
+from models.train import StateMismatchError, TrainConfig, choose_precision, evaluate, train
 
 
 @pytest.fixture(scope="module")
@@ -95,6 +96,101 @@ def test_affine_keeps_digits_recognisable():
     assert not torch.equal(out, images)
     mass = out.sum((1, 2, 3)) / images.sum((1, 2, 3))
     assert torch.all((mass > 0.9) & (mass < 1.1))   # rotated/shifted, nothing cut off
+
+
+def test_the_fast_path_trains_in_bf16_where_the_cpu_has_it(small_mnist, monkeypatch):
+    monkeypatch.setattr(train_module, "cpu_computes_bf16", lambda: True)
+    torch.manual_seed(0)
+    model = build("gap-mnist")
+    seen_dtypes = set()
+    model.register_forward_hook(lambda module, args, output: seen_dtypes.add(output.dtype))
+    result = train(model, small_mnist[0], small_mnist[1], _config(epochs=2))
+    assert result.precision.startswith("bfloat16")
+    losses = [loss for _, loss in result.step_losses]
+    assert sum(losses[-5:]) / 5 < 0.7 * sum(losses[:5]) / 5
+    assert torch.bfloat16 in seen_dtypes          # the training steps ran under bf16 autocast
+    assert torch.float32 in seen_dtypes           # and evaluation in float32
+    assert all(p.dtype == torch.float32 for p in model.parameters())   # master weights stay float32
+
+
+def test_without_native_bf16_the_cpu_falls_back_to_float32(small_mnist, monkeypatch):
+    monkeypatch.setattr(train_module, "cpu_computes_bf16", lambda: False)
+    seen_dtypes = set()
+    model = build("gap-mnist")
+    model.register_forward_hook(lambda module, args, output: seen_dtypes.add(output.dtype))
+    result = train(model, small_mnist[0], None, _config())
+    assert result.precision == "float32 (this CPU has no native bf16)"
+    assert seen_dtypes == {torch.float32}
+    forced = choose_precision(torch.device("cpu"), "bfloat16")
+    assert forced.autocast is torch.bfloat16 and forced.reason == "asked for"
+    with pytest.raises(ValueError, match="unknown precision"):
+        choose_precision(torch.device("cpu"), "int8")
+
+
+def test_the_command_line_records_the_precision_in_the_checkpoint(data_available, tmp_path, monkeypatch):
+    from models import checkpoints
+
+    monkeypatch.setattr(train_module, "cpu_computes_bf16", lambda: False)
+    out = tmp_path / "gap.pt"
+    train_module._main(["gap-mnist", "--subset", "256", "--epochs", "1", "--batch-size", "128",
+                        "--device", "cpu", "--out", str(out)])
+    _, metadata = checkpoints.load(out)
+    assert metadata["precision"] == "float32 (this CPU has no native bf16)"
+    assert not out.with_suffix(".state.pt").exists()   # a finished run leaves no state behind
+
+
+class StopAfterEpoch:
+    """A stop signal that turns on once `epochs` epochs have been reported."""
+
+    def __init__(self, epochs):
+        self.epochs, self.finished = epochs, 0
+
+    def __call__(self, progress):
+        self.finished += progress.epoch_end
+
+    def is_set(self):
+        return self.finished >= self.epochs
+
+
+def test_a_resumed_run_equals_a_run_that_never_stopped(small_mnist, tmp_path):
+    train_set, test_set = small_mnist
+    config = _config(epochs=3, report_every=4)
+    torch.manual_seed(3)
+    whole = train(build("gap-mnist"), train_set, test_set, config)
+
+    state_file = tmp_path / "run.state.pt"
+    stopper = StopAfterEpoch(1)
+    torch.manual_seed(3)
+    first = train(build("gap-mnist"), train_set, test_set, config, stopper, stopper, state_file=state_file)
+    assert first.stopped and len(first.history) == 1 and state_file.exists()
+
+    torch.manual_seed(99)   # a fresh process: another initialisation, overwritten by the state
+    resumed_model = build("gap-mnist")
+    resumed = train(resumed_model, train_set, test_set, config, state_file=state_file, resume=True)
+    assert resumed.resumed_from_epoch == 1 and not resumed.stopped
+    assert [row["epoch"] for row in resumed.history] == [1, 2, 3]
+    drop_seconds = lambda rows: [{k: v for k, v in row.items() if k != "seconds"} for row in rows]  # noqa: E731
+    assert drop_seconds(resumed.history) == drop_seconds(whole.history)
+    assert resumed.step_losses == whole.step_losses
+
+
+def test_a_state_file_of_another_run_is_refused(small_mnist, tmp_path):
+    state_file = tmp_path / "run.state.pt"
+    stopper = StopAfterEpoch(1)
+    train(build("gap-mnist"), small_mnist[0], None, _config(epochs=2), stopper, stopper,
+          state_file=state_file, identity={"recipe": "gap-mnist"})
+    with pytest.raises(StateMismatchError, match=r"config.lr: 0.05 in the file, 0.2 now"):
+        train(build("gap-mnist"), small_mnist[0], None, _config(epochs=2, lr=0.2),
+              state_file=state_file, resume=True, identity={"recipe": "gap-mnist"})
+    with pytest.raises(StateMismatchError, match="recipe"):
+        train(build("gap-mnist"), small_mnist[0], None, _config(epochs=2),
+              state_file=state_file, resume=True, identity={"recipe": "other"})
+    with pytest.raises(StateMismatchError, match="layers differ"):
+        train(build("cifar-resnet", depth=8, in_channels=1), small_mnist[0], None, _config(epochs=2),
+              state_file=state_file, resume=True, identity={"recipe": "gap-mnist"})
+    state_file.write_bytes(b"not a state")
+    with pytest.raises(StateMismatchError, match="not a readable training state"):
+        train(build("gap-mnist"), small_mnist[0], None, _config(epochs=2), state_file=state_file, resume=True)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
