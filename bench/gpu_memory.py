@@ -1,6 +1,6 @@
 """GPU memory held before and after training jobs that end badly (issue 11): a run that is
-stopped, a run that fails because the GPU ran out of memory, and a run whose page went away
-(no more heartbeats). Each goes through the training worker (models/jobs.py) the way the app's
+stopped, a run that fails because the GPU ran out of memory, and a run whose owner went away
+(no session of theirs connected for the grace period). Each goes through the training worker (models/jobs.py) the way the app's
 jobs do; `torch.cuda.memory_allocated` / `memory_reserved` are read before the job, at its
 peak, and after the worker finished it.
 
@@ -38,16 +38,15 @@ def memory() -> tuple[float, float]:
     return torch.cuda.memory_allocated() / MIB, torch.cuda.memory_reserved() / MIB
 
 
-def run(label: str, job_function, *, stop_after: float | None = None, heartbeats: bool = True,
-        heartbeat_timeout: float = 15.0) -> None:
+def run(label: str, job_function, *, stop_after: float | None = None, owner_leaves: bool = False) -> None:
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     before = memory()
-    job = worker().submit(label, "bench", job_function, heartbeat_timeout=heartbeat_timeout)
+    # An owner who leaves: no session of theirs is connected, and the grace period is 3 s.
+    leaving = dict(owner_connected=lambda: False, grace=3.0) if owner_leaves else {}
+    job = worker().submit(label, "bench", job_function, **leaving)
     started = time.perf_counter()
     while job.status not in FINISHED:
-        if heartbeats:
-            job.heartbeat()
         if stop_after is not None and job.status == "running" and time.perf_counter() - started > stop_after:
             worker().stop(job.id)
         time.sleep(0.2)
@@ -69,8 +68,8 @@ def main() -> None:
         torch.zeros(1, device="cuda")   # CUDA context first, so it is not counted as the job's
     config = TrainConfig(epochs=30, batch_size=128, lr=0.05, weight_decay=1e-4)
     run("GAP preset, stopped after 3 s", training_job(GAP_PRESET, "mnist", (1, 28, 28), config), stop_after=3.0)
-    run("GAP preset, page gone (no heartbeat, 3 s)", training_job(GAP_PRESET, "mnist", (1, 28, 28), config),
-        heartbeats=False, heartbeat_timeout=3.0)
+    run("GAP preset, owner gone (grace 3 s)", training_job(GAP_PRESET, "mnist", (1, 28, 28), config),
+        owner_leaves=True)
     if cuda:
         huge = TrainConfig(epochs=1, batch_size=50_000, lr=0.05)
         run("512-channel net, batch 50,000: out of memory", training_job(TOO_BIG, "cifar10", (3, 32, 32), huge))

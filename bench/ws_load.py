@@ -120,8 +120,8 @@ async def start_training(url: str) -> Session:
 
 
 async def keep_alive(session: Session, stop: asyncio.Event, seen: list) -> None:
-    """The teacher's page polls its job (a job whose page stops polling is abandoned), and we
-    note whether its progress bar was there: proof that the training really ran meanwhile."""
+    """The teacher's page reruns now and then, as a teacher's open tab would, and we note whether
+    its progress bar was there: proof that the training really ran meanwhile."""
     while not stop.is_set():
         await asyncio.sleep(2)
         try:

@@ -1,6 +1,7 @@
 """Writes lessons/intro_course.json, the ready lesson that follows the course:
 draw a digit -> convolution -> feature maps and ReLU -> kernels and receptive fields ->
-softmax -> batch norm -> ResNet -> Grad-CAM -> checkerboard.
+softmax -> inputs and initialisation -> activations -> learning rate and batch size ->
+overfitting -> batch norm -> ResNet -> Grad-CAM -> checkerboard.
 
     python -m lessons.build_intro_course
 
@@ -11,6 +12,7 @@ preprocessing, so the scene shows exactly what drawing it by hand would.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +70,7 @@ def intro_course() -> Lesson:
     def scene(page, title, note, **controls) -> Scene:
         return Scene(page, title, controls, dict(models), three, [], note)
 
-    return Lesson("Intro to CNNs: the course in ten views", [
+    scenes = [
         scene("draw", "1. Draw a digit", "The net sees 28×28 grey pixels, centred like MNIST. Draw your own!",
               digit_source="Draw", stroke_width=20),
         scene("convolution", "2. Convolution, step by step",
@@ -86,6 +88,18 @@ def intro_course() -> Lesson:
         scene("softmax", "6. Softmax vs log-softmax",
               "Softmax always sums to 100 %; training minimises −log p of the right class.",
               softmax_source="Your digit", temperature=1.0),
+        scene("initialisation", "Inputs and initialisation",
+              "0.1307 and 0.3081 are measured on the data; only He's initialisation keeps the spread flat.",
+              ii_dataset="MNIST", ii_bn="without batch norm"),
+        scene("activations", "Activation functions",
+              "Without a non-linearity the whole net is one linear classifier, W·x + b.", ac_epochs=1),
+        scene("learning-rate", "Learning rate and batch size",
+              "Too low crawls, too high jumps and turns NaN; bigger batches take fewer steps.",
+              lr_rate1=0.001, lr_rate2=0.05, lr_rate3=5.0, lr_rate4=1000.0,
+              lr_batch_scale="the same for every batch"),
+        scene("overfitting", "Overfitting and regularisation",
+              "1,000 images: training accuracy reaches 100 %, held-out accuracy stalls. Mind the gap.",
+              of_patience=5, of_variant="augmentation", of_p=0.25),
         scene("batch-norm", "7. Batch norm",
               "Twin nets, same start, same batches: one with batch norm, one without.",
               bn_kind="GAP MNIST net (ReLU)", bn_steps=300),
@@ -98,7 +112,11 @@ def intro_course() -> Lesson:
         scene("strides", "10. Strides and the checkerboard",
               "Kernel 3, stride 2: some pixels are used twice as often as their neighbours.",
               sd_kernel=3, sd_stride=2, sd_padding=0, sd_depth=1),
-    ])
+    ]
+    # Scenes are numbered in the order they stand, so a new one can go anywhere.
+    for number, item in enumerate(scenes, start=1):
+        item.title = f"{number}. {re.sub(r'^[0-9]+[.] ', '', item.title)}"
+    return Lesson(f"Intro to CNNs: the course in {len(scenes)} views", scenes)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Batch augmentation on whatever device the batch is on (the GPU when training there).
 
-Both functions take float images in pixel units (N, C, H, W) and a torch.Generator on the
+The functions take float images in pixel units (N, C, H, W) and a torch.Generator on the
 same device, so a seed fixes every random choice."""
 
 from __future__ import annotations
@@ -47,9 +47,26 @@ def random_affine(
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
-def augment(dataset: str, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def cutout(images: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
+    """Cutout (DeVries & Taylor, 2017): blacken (0) one size x size square per image, centred on
+    a random pixel, so the square may hang over the border and cover less."""
+    n, _, h, w = images.shape
+    device = images.device
+    cy = torch.randint(0, h, (n, 1, 1), device=device, generator=generator)
+    cx = torch.randint(0, w, (n, 1, 1), device=device, generator=generator)
+    rows = torch.arange(h, device=device)[None, :, None]
+    cols = torch.arange(w, device=device)[None, None, :]
+    low = size // 2
+    inside = (rows >= cy - low) & (rows < cy - low + size) & (cols >= cx - low) & (cols < cx - low + size)
+    return images.masked_fill(inside[:, None], 0)
+
+
+def augment(dataset: str, images: torch.Tensor, generator: torch.Generator, cutout_size: int = 0) -> torch.Tensor:
+    """The dataset's training augmentation; with `cutout_size`, Cutout after it."""
     if dataset == "cifar10":
-        return random_crop_flip(images, padding=4, generator=generator)
-    if dataset == "mnist":
-        return random_affine(images, max_degrees=10, max_shift=2, generator=generator)
-    raise ValueError(f"no augmentation defined for {dataset!r}")
+        images = random_crop_flip(images, padding=4, generator=generator)
+    elif dataset == "mnist":
+        images = random_affine(images, max_degrees=10, max_shift=2, generator=generator)
+    else:
+        raise ValueError(f"no augmentation defined for {dataset!r}")
+    return cutout(images, cutout_size, generator) if cutout_size > 0 else images

@@ -13,6 +13,7 @@ from torch.nn import functional as F
 
 from models.data import ImageSet, normalise
 from models.gap_mnist import GapMnistNet
+from models.train import StopSignal
 
 PERCENTILES = (0.15, 0.50, 0.85)   # the paper's Figure 1
 SAMPLE_SIZE = 512                  # values kept per layer and snapshot, for histograms
@@ -124,7 +125,7 @@ class TwinHistory:
 def train_twins(
     kind: str, train_set: ImageSet, test_set: ImageSet, steps: int, batch_size: int = 64,
     lr: float = 0.05, record_every: int = 20, seed: int = 0, device: torch.device | str = "cpu",
-    report: Callable[..., None] | None = None, should_stop: Callable[[], bool] | None = None,
+    report: Callable[..., None] | None = None, stop: StopSignal | None = None,
     record: bool = True, test_images: int = 1000,
 ) -> TwinHistory:
     """Train both twins with SGD (momentum 0.9) on identical batches; every `record_every`
@@ -145,7 +146,7 @@ def train_twins(
     test_y = test_set.labels[:test_images].to(device)
     try:
         for step in range(steps + 1):
-            if should_stop is not None and should_stop():
+            if stop is not None and stop.is_set():
                 history.stopped = True
                 break
             batch = torch.randint(0, len(train_set), (batch_size,), generator=generator)

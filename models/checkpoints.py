@@ -10,6 +10,7 @@ temporary file that is then renamed, so a crash never leaves half a checkpoint."
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import pickle
@@ -39,7 +40,10 @@ def save(
     arch_kwargs: dict,
     init_state_dict: dict | None,
     metadata: dict,
+    overwrite: bool = True,
 ) -> Path:
+    """Write the checkpoint and its card; returns the path written. With overwrite=False an
+    existing file is never replaced: the name gets a suffix (-2, -3, ...) instead."""
     path = Path(path)
     payload = {
         "format": FORMAT,
@@ -49,8 +53,11 @@ def save(
         "init_state_dict": _cpu(init_state_dict) if init_state_dict is not None else None,
         "metadata": _plain(metadata),
     }
-    write_atomically(path, lambda f: torch.save(payload, f))
-    write_card(path, payload["metadata"])
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    content = buffer.getvalue()
+    path = write_atomically(path, lambda f: f.write(content), overwrite=overwrite)
+    write_card(path, payload["metadata"], hashlib.sha256(content).hexdigest())
     return path
 
 
@@ -64,13 +71,17 @@ def file_digest(path: str | Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def write_card(path: str | Path, metadata: dict) -> None:
-    card = {key: metadata.get(key) for key in CARD_KEYS} | {"sha256": file_digest(path)}
+def write_card(path: str | Path, metadata: dict, digest: str | None = None) -> None:
+    """The card beside `path`; `digest` is that of the bytes just written there (another writer
+    may have replaced the file since), else the file is read."""
+    card = {key: metadata.get(key) for key in CARD_KEYS} | {"sha256": digest or file_digest(path)}
     write_atomically(card_path(path), lambda f: f.write(json.dumps(card, indent=1).encode()))
 
 
-def write_atomically(path: Path, write) -> None:
-    """Write to a temporary file beside `path`, then rename: readers never see half a file."""
+def write_atomically(path: Path, write, overwrite: bool = True) -> Path:
+    """Write to a temporary file beside `path`, then rename: readers never see half a file.
+    With overwrite=False an existing file is kept and `name-2.ext`, `name-3.ext`... is used."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -79,10 +90,19 @@ def write_atomically(path: Path, write) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)   # mkstemp makes it private; these files are for everyone
-        os.replace(tmp, path)
-    except BaseException:
+        if overwrite:
+            os.replace(tmp, path)
+            return path
+        for number in range(1, 10_000):
+            candidate = path if number == 1 else path.with_name(f"{path.stem}-{number}{path.suffix}")
+            try:
+                os.link(tmp, candidate)   # fails if the name is taken, even by a writer this instant
+            except FileExistsError:
+                continue
+            return candidate
+        raise FileExistsError(f"no free name left for {path}")
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def read(path: str | Path) -> dict:

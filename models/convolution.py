@@ -92,3 +92,18 @@ KERNEL_PRESETS = {
     "sharpen": [[0, -1, 0], [-1, 5, -1], [0, -1, 0]],
     "identity": [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
 }
+
+
+def unseen_positions(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> list[int]:
+    """The input positions along one side (0..size-1) that no window position ever reads. A
+    pixel is never seen when its row or its column is one of them (windows cover rows and
+    columns alike)."""
+    out = output_size(size, kernel, stride, padding, dilation)
+    seen = {p * stride - padding + dilation * i for p in range(out) for i in range(kernel)}
+    return [x for x in range(size) if x not in seen]
+
+
+def unseen_pixels(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
+    """How many of the size×size input pixels no window position ever reads."""
+    seen_per_side = size - len(unseen_positions(size, kernel, stride, padding, dilation))
+    return size * size - seen_per_side * seen_per_side

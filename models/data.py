@@ -5,6 +5,10 @@ The data root is the CNN_LAB_DATA environment variable (default ./data). Layouts
 - CIFAR-10: torchvision's `<root>/cifar-10-batches-py`, or the ImageFolder layout
   `<root>/cifar10-jpg/{train,test}/<class>/*.jpg`.
 Each split is decoded once per process and kept in memory.
+
+A fixed sample of both test sets (100 images per class) ships in models/samples/, so the pages
+that show or probe images work on a fresh clone: `test_images(name)` gives the full test set
+when it is there and that sample otherwise. Training needs the full sets (`load`).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import gzip
 import os
 import pickle
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +35,9 @@ NORMALISATION = {
     "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
 }
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
+SAMPLE_PER_CLASS = 100
+TITLES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
 
 
 class DataError(Exception):
@@ -47,6 +54,7 @@ class ImageSet:
     images: torch.Tensor      # uint8 (N, C, H, W)
     labels: torch.Tensor      # int64 (N,)
     classes: tuple[str, ...]
+    source: str = ""          # where the images come from, in words (set by load / test_images)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -74,12 +82,65 @@ def load(name: str, train: bool, root: str | Path | None = None, download: bool 
     raise ValueError(f"unknown dataset {name!r}; expected 'mnist' or 'cifar10'")
 
 
+def test_images(name: str) -> ImageSet:
+    """The images pages show and probe: the full test set when it is in the data root, else the
+    sample that ships with the app (its `source` says which)."""
+    try:
+        return load(name, train=False)
+    except DataNotFoundError:
+        return load_sample(name)
+
+
+def full_data_present(name: str, root: str | Path | None = None) -> bool:
+    """Whether the training and test files of `name` are in the data root (not decoded here)."""
+    root = Path(root) if root is not None else data_root()
+    if name == "mnist":
+        raw = root / "MNIST" / "raw"
+        return all(_find_idx(raw, stem) for files in _MNIST_FILES.values() for stem in files)
+    batches, folder = root / "cifar-10-batches-py", root / "cifar10-jpg"
+    return batches.is_dir() or ((folder / "train").is_dir() and (folder / "test").is_dir())
+
+
+def missing_data_message(name: str) -> str:
+    """What to do when a page needs the full `name` data set (to train) and it is not there."""
+    where = {"mnist": "MNIST/raw/ (the four *-ubyte files)",
+             "cifar10": "cifar-10-batches-py/ (torchvision's files) or cifar10-jpg/{train,test}/<class>/*.jpg"}[name]
+    return (f"Training needs the full {TITLES[name]} data set, which is not in {data_root().resolve()}. "
+            f"On a machine with internet run `python -m models.data --download` (it fills that folder), "
+            f"or copy the files there as {where}; set CNN_LAB_DATA to use another folder.")
+
+
+@functools.lru_cache(maxsize=None)
+def load_sample(name: str) -> ImageSet:
+    """The shipped sample of `name`'s test set: SAMPLE_PER_CLASS images of each class."""
+    if name not in NORMALISATION:
+        raise ValueError(f"unknown dataset {name!r}; expected 'mnist' or 'cifar10'")
+    with np.load(SAMPLES_DIR / f"{name}_test_sample.npz") as stored:
+        images, labels = torch.from_numpy(stored["images"]), torch.from_numpy(stored["labels"].astype(np.int64))
+    classes = MNIST_CLASSES if name == "mnist" else CIFAR10_CLASSES
+    return ImageSet(name, images, labels, classes,
+                    f"the {len(labels):,}-image sample of the {TITLES[name]} test set that ships with the app")
+
+
+def write_sample(name: str, root: str | Path | None = None) -> Path:
+    """Write the first SAMPLE_PER_CLASS test images of each class (in test-set order) to SAMPLES_DIR."""
+    test = load(name, train=False, root=root)
+    chosen = torch.cat([torch.nonzero(test.labels == c).flatten()[:SAMPLE_PER_CLASS] for c in range(len(test.classes))])
+    chosen = chosen.sort().values
+    SAMPLES_DIR.mkdir(exist_ok=True)
+    path = SAMPLES_DIR / f"{name}_test_sample.npz"
+    np.savez_compressed(path, images=test.images[chosen].numpy(), labels=test.labels[chosen].numpy().astype(np.uint8),
+                        test_index=chosen.numpy().astype(np.uint16))
+    return path
+
+
 def subset(images: ImageSet, count: int, seed: int = 0) -> ImageSet:
     """`count` images drawn without replacement by a seeded permutation (the same every time)."""
     if not 0 < count <= len(images):
         raise ValueError(f"a subset needs 1 to {len(images)} images, not {count}")
     chosen = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:count]
-    return ImageSet(images.name, images.images[chosen], images.labels[chosen], images.classes)
+    return ImageSet(images.name, images.images[chosen], images.labels[chosen], images.classes,
+                    f"{count:,} images drawn from {images.source or images.name}")
 
 
 def normalise(images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
@@ -116,7 +177,8 @@ def _load_mnist(root: str, train: bool, download: bool) -> ImageSet:
         )
     images = torch.from_numpy(_read_idx(image_file)).unsqueeze(1)
     labels = torch.from_numpy(_read_idx(label_file).astype(np.int64))
-    return ImageSet("mnist", images, labels, MNIST_CLASSES)
+    return ImageSet("mnist", images, labels, MNIST_CLASSES,
+                    f"the MNIST {'training' if train else 'test'} set ({len(labels):,} images)")
 
 
 def _find_idx(folder: Path, stem: str) -> Path | None:
@@ -152,10 +214,13 @@ def _load_cifar10(root: str, train: bool, download: bool) -> ImageSet:
         import torchvision
 
         torchvision.datasets.CIFAR10(root, train=train, download=True)
+    split = "training" if train else "test"
     if batches.is_dir():
-        return _read_cifar_batches(batches, train)
+        found = _read_cifar_batches(batches, train)
+        return replace(found, source=f"the CIFAR-10 {split} set ({len(found):,} images)")
     if folder.is_dir():
-        return read_image_folder(folder, "cifar10", CIFAR10_CLASSES)
+        found = read_image_folder(folder, "cifar10", CIFAR10_CLASSES)
+        return replace(found, source=f"the CIFAR-10 {split} set ({len(found):,} images, JPEG copy)")
     raise DataNotFoundError(
         f"CIFAR-10 not found: looked for {batches} (torchvision's layout) and {folder} "
         "(ImageFolder layout: <class>/<image>.jpg). Set CNN_LAB_DATA to the folder that "
@@ -215,11 +280,15 @@ def _main() -> None:
 
     parser = argparse.ArgumentParser(description="Check (or download) CNN Lab's datasets.")
     parser.add_argument("--download", action="store_true", help="fetch missing data (needs internet)")
+    parser.add_argument("--write-samples", action="store_true",
+                        help=f"rewrite the shipped test-set samples in {SAMPLES_DIR} from the full test sets")
     args = parser.parse_args()
     for name in ("mnist", "cifar10"):
         for train in (True, False):
-            data = load(name, train, download=args.download)
-            print(f"{name} {'train' if train else 'test'}: {tuple(data.images.shape)} from {data_root()}")
+            found = load(name, train, download=args.download)
+            print(f"{name} {'train' if train else 'test'}: {tuple(found.images.shape)} from {data_root()}")
+        if args.write_samples:
+            print(f"wrote {write_sample(name)}")
 
 
 if __name__ == "__main__":

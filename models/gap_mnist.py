@@ -3,15 +3,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 
+# The non-linearities a block can use (None: none at all). Each builds the module for a
+# layer of `channels` channels (PReLU learns one slope per channel, starting at 0.25).
+ACTIVATIONS: dict[str, Callable[[int], nn.Module]] = {
+    "relu": lambda channels: nn.ReLU(),
+    "leaky_relu": lambda channels: nn.LeakyReLU(0.01),
+    "prelu": lambda channels: nn.PReLU(channels),
+    "elu": lambda channels: nn.ELU(),
+    "swish": lambda channels: nn.SiLU(),
+    "sigmoid": lambda channels: nn.Sigmoid(),
+    "tanh": lambda channels: nn.Tanh(),
+    "none": lambda channels: nn.Identity(),
+}
+
+
 class ConvBlock(nn.Sequential):
-    """conv (3x3 by default, no bias when BN follows) -> BatchNorm -> ReLU -> Dropout."""
+    """conv (3x3 by default, no bias when BN follows) -> BatchNorm -> ReLU (or another
+    activation from ACTIVATIONS) -> Dropout."""
 
     def __init__(
         self,
@@ -21,24 +36,30 @@ class ConvBlock(nn.Sequential):
         padding: int = 0,
         batch_norm: bool = True,
         dropout: float = 0.0,
+        activation: str = "relu",
     ) -> None:
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; use one of {', '.join(ACTIVATIONS)}")
         layers: list[nn.Module] = [
             nn.Conv2d(in_channels, out_channels, kernel_size, padding=padding, bias=not batch_norm)
         ]
         if batch_norm:
             layers.append(nn.BatchNorm2d(out_channels))
-        layers.append(nn.ReLU())
+        layers.append(ACTIVATIONS[activation](out_channels))
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
         super().__init__(*layers)
 
 
 class Transition(nn.Sequential):
-    """2x2 max-pooling, then a 1x1 conv that squeezes the channels."""
+    """2x2 max-pooling (or average pooling, which is linear), then a 1x1 conv that squeezes the
+    channels."""
 
-    def __init__(self, in_channels: int, out_channels: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, pool: str = "max") -> None:
+        if pool not in ("max", "avg"):
+            raise ValueError(f"pool must be 'max' or 'avg', not {pool!r}")
         super().__init__(
-            nn.MaxPool2d(2),
+            nn.MaxPool2d(2) if pool == "max" else nn.AvgPool2d(2),
             nn.Conv2d(in_channels, out_channels, kernel_size=1, bias=False),
         )
 
@@ -50,6 +71,10 @@ class GapMnistNet(nn.Module):
     conv1 26x26x8 -> conv2 24x24x16 -> pool+1x1 12x12x8 -> conv3 10x10x16 -> conv4 8x8x16
     -> conv5 6x6x16 -> conv6 (padded) 6x6x16 -> 1x1 conv 6x6x10 -> GAP 10.
     Receptive field of one output of conv6: 22x22 pixels (models.receptive_field computes it).
+
+    `activation` swaps ReLU for another function of ACTIVATIONS in every block; with
+    activation="none" and pool="avg" nothing in the net is non-linear, and in eval mode it is
+    one affine map of the input (models.knobs.linear_equivalent extracts it).
     """
 
     def __init__(
@@ -58,16 +83,19 @@ class GapMnistNet(nn.Module):
         batch_norm: bool = True,
         dropout: float = 0.05,
         num_classes: int = 10,
+        activation: str = "relu",
+        pool: str = "max",
     ) -> None:
         super().__init__()
         c1, c2, c_transition, c3 = widths
 
         def block(cin: int, cout: int, padding: int = 0) -> ConvBlock:
-            return ConvBlock(cin, cout, padding=padding, batch_norm=batch_norm, dropout=dropout)
+            return ConvBlock(cin, cout, padding=padding, batch_norm=batch_norm, dropout=dropout,
+                             activation=activation)
 
         self.conv1 = block(1, c1)
         self.conv2 = block(c1, c2)
-        self.transition = Transition(c2, c_transition)
+        self.transition = Transition(c2, c_transition, pool)
         self.conv3 = block(c_transition, c3)
         self.conv4 = block(c3, c3)
         self.conv5 = block(c3, c3)

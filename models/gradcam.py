@@ -130,3 +130,18 @@ def centre_share(heatmap: torch.Tensor) -> float:
         return 0.25
     centre = heatmap[h // 4 : h - h // 4, w // 4 : w - w // 4].sum()
     return float(centre / total)
+
+
+def rank_correlation(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Spearman's rank correlation of two maps of the same shape (ties get their average rank):
+    1 when one map orders the pixels exactly as the other, about 0 when the orders are unrelated."""
+    ranks = [_average_ranks(m.flatten().double()) for m in (a, b)]
+    x, y = (r - r.mean() for r in ranks)
+    denominator = (x.norm() * y.norm()).item()
+    return float((x @ y).item() / denominator) if denominator > 0 else 0.0
+
+
+def _average_ranks(values: torch.Tensor) -> torch.Tensor:
+    unique, inverse, counts = torch.unique(values, return_inverse=True, return_counts=True)
+    first = torch.cumsum(counts, 0) - counts          # rank (0-based) of the first of each tie
+    return (first + (counts - 1) / 2).double()[inverse]

@@ -1,5 +1,6 @@
-"""torchvision's ImageNet ResNet-18, used only where its weights are already in the local
-torch hub cache (a machine with internet fetches them once); nothing is downloaded here."""
+"""torchvision's ImageNet ResNet-18 (and AlexNet's first-layer kernels), used only where their
+weights are already in the local torch hub cache (a machine with internet fetches them once);
+nothing is downloaded here."""
 
 from __future__ import annotations
 
@@ -10,30 +11,47 @@ import torch
 import torchvision
 from PIL import Image
 from torch import nn
-from torchvision.models import ResNet18_Weights
+from torchvision.models import AlexNet_Weights, ResNet18_Weights
 
 from models.checkpoints import CheckpointError, check_fits
 
 WEIGHTS = ResNet18_Weights.IMAGENET1K_V1
+ALEXNET_WEIGHTS = AlexNet_Weights.IMAGENET1K_V1
+BUILDERS = {WEIGHTS: "resnet18", ALEXNET_WEIGHTS: "alexnet"}   # weights -> torchvision builder
+FIRST_LAYER = {WEIGHTS: "conv1.weight", ALEXNET_WEIGHTS: "features.0.weight"}
 INPUT_SIDE = 224
 HOW_TO_GET = (
     "On a machine with internet, run once: `python -c \"import torchvision; "
-    "torchvision.models.resnet18(weights='IMAGENET1K_V1')\"` — the weights land in "
-    f"`{{hub}}/checkpoints/{Path(WEIGHTS.url).name}` (copy that file to this machine's "
+    "torchvision.models.{builder}(weights='IMAGENET1K_V1')\"` — the weights land in "
+    "`{hub}/checkpoints/{file}` (copy that file to this machine's "
     "torch hub folder)."
 )
 
 
-def weights_path() -> Path:
-    return Path(torch.hub.get_dir()) / "checkpoints" / Path(WEIGHTS.url).name
+def weights_path(weights=WEIGHTS) -> Path:
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
 
 
-def available() -> bool:
-    return weights_path().is_file()
+def available(weights=WEIGHTS) -> bool:
+    return weights_path(weights).is_file()
 
 
-def how_to_get() -> str:
-    return HOW_TO_GET.format(hub=torch.hub.get_dir())
+def how_to_get(weights=WEIGHTS) -> str:
+    return HOW_TO_GET.format(builder=BUILDERS[weights], hub=torch.hub.get_dir(), file=Path(weights.url).name)
+
+
+def first_layer_kernels(weights=WEIGHTS) -> torch.Tensor:
+    """The first convolution's kernels (out, 3, k, k) from the cached file, after the whole
+    file was checked against a freshly built net (keys, shapes, dtypes, finite values)."""
+    path = weights_path(weights)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as error:
+        raise CheckpointError(f"{path.name} could not be read: {error}") from None
+    with torch.device("meta"):   # only the shapes are needed to check the file
+        net = getattr(torchvision.models, BUILDERS[weights])()
+    check_fits(net, state, path.name)
+    return state[FIRST_LAYER[weights]].detach().clone()
 
 
 def load_resnet18() -> tuple[nn.Module, dict]:

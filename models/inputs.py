@@ -15,6 +15,10 @@ from PIL import Image, ImageOps
 from models.data import normalise
 
 MAX_IMAGE_PIXELS = 25_000_000
+MAX_ASPECT = 20            # longest side / shortest side of a picture we accept
+MIN_SIDE = 8
+MAX_CANVAS_BYTES = 2_000_000
+MAX_CANVAS_SIDE = 2048     # the canvas is 280 px; a screen with 4x pixels sends 1,120
 ALLOWED_FORMATS = ("PNG", "JPEG", "MPO")   # MPO: the JPEG that many phone cameras write
 INK_THRESHOLD = 10  # grey levels (of 255) below which a pixel counts as background
 MIN_CONTRAST = 40   # grey levels between paper and the strongest ink, below which a photo is blank
@@ -43,6 +47,7 @@ def check_image(data: bytes) -> Image.Image:
         raise InputError(f"Only PNG and JPEG images are accepted (this is {image.format}).")
     if image.width * image.height > MAX_IMAGE_PIXELS:   # checked before decoding the pixels
         raise InputError(_TOO_LARGE)
+    check_shape(image.width, image.height)
     try:
         image.load()
     except Exception:
@@ -73,6 +78,34 @@ def ink_from_photo(image: Image.Image) -> np.ndarray:
     if span < MIN_CONTRAST:
         return np.zeros(grey.shape, dtype=np.uint8)
     return np.clip((grey - background) / span * 255, 0, 255).astype(np.uint8)
+
+
+def check_shape(width: int, height: int) -> None:
+    """Refuse, before any decoding or resizing, a picture too thin to show one thing."""
+    if min(width, height) < MIN_SIDE:
+        raise InputError(f"The image is {width}×{height} pixels: at least {MIN_SIDE} pixels on each side, please.")
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise InputError(f"The image is {width}×{height} pixels: a picture this long and thin cannot hold one "
+                         f"digit or object (at most {MAX_ASPECT} times longer than wide, please).")
+
+
+def canvas_image(png: bytes | None) -> np.ndarray | None:
+    """The drawing canvas's PNG (what the browser sends) -> its RGBA pixels, checked for size
+    before it is decoded: the bytes come over the websocket and could be anything."""
+    if png is None:
+        return None
+    if len(png) > MAX_CANVAS_BYTES:
+        raise InputError("The drawing is larger than a drawing from this page can be.")
+    try:
+        image = Image.open(io.BytesIO(png))
+    except Exception:
+        raise InputError("The drawing has an unexpected format.") from None
+    if image.format != "PNG" or max(image.size) > MAX_CANVAS_SIDE:
+        raise InputError("The drawing is larger than a drawing from this page can be.")
+    try:
+        return np.asarray(image.convert("RGBA"))
+    except Exception:
+        raise InputError("The drawing has an unexpected format.") from None
 
 
 def ink_from_canvas(rgba: np.ndarray) -> np.ndarray:

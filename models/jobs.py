@@ -3,9 +3,11 @@ runs one job at a time from a queue, so the GPU is never shared by two trainings
 page's rerun never starts a second copy of its run.
 
 A job is a function of a JobContext. It reports progress with `ctx.report(...)` and checks
-`ctx.should_stop()` between steps; that turns true when someone stops the job or when the
-page that started it stopped polling (it calls `job.heartbeat()` on every poll). The worker
-never calls streamlit; pages read `job.snapshot()`."""
+`ctx.stop.is_set()` between steps (the one stop protocol: models.train.train and every other
+experiment take that signal). The signal turns on when someone stops the job, or when none of
+its owner's browser sessions has been connected for `grace` seconds (the page that started it
+may be left for others: a job belongs to a person, not to a page). A finished job keeps its
+result for its owner. The worker never calls streamlit; pages read `job.snapshot()`."""
 
 from __future__ import annotations
 
@@ -20,15 +22,21 @@ from typing import Any
 
 QUEUED, RUNNING, DONE, STOPPED, FAILED = "queued", "running", "done", "stopped", "failed"
 FINISHED = (DONE, STOPPED, FAILED)
+GRACE_SECONDS = 180.0    # how long a job outlives the last connected session of its owner
+_LIVENESS_EVERY = 1.0    # seconds between two looks at whether the owner is still connected
 
 
 @dataclass
 class Job:
     id: int
     name: str
-    owner: str
+    owner: str                                   # who started it: a key that is the same for all their sessions
     function: Callable[["JobContext"], Any]
-    heartbeat_timeout: float
+    owner_label: str = ""                        # how the queue shows the owner ("student #3fa1")
+    slot: str = ""                               # the page's name for its run ("lab"): one live result per owner and slot
+    page: str = ""                               # the URL path of the page that started it
+    owner_connected: Callable[[], bool] | None = None   # None: the owner never goes away (scripts, benches)
+    grace: float = GRACE_SECONDS
     status: str = QUEUED
     progress: dict = field(default_factory=dict)
     result: Any = None
@@ -36,46 +44,48 @@ class Job:
     submitted_at: float = field(default_factory=time.monotonic)
     started_at: float | None = None
     finished_at: float | None = None
-    last_heartbeat: float = field(default_factory=time.monotonic)
     stop_event: threading.Event = field(default_factory=threading.Event)
-
-    def heartbeat(self) -> None:
-        """The page that follows this job is still there."""
-        self.last_heartbeat = time.monotonic()
+    seen: bool = False                           # its owner has been shown how it ended
+    _away_since: float | None = None
+    _looked_at: float = 0.0
 
     def abandoned(self) -> bool:
-        return time.monotonic() - self.last_heartbeat > self.heartbeat_timeout
+        """True once no session of the owner has been connected for `grace` seconds."""
+        if self.owner_connected is None:
+            return False
+        now = time.monotonic()
+        if now - self._looked_at >= _LIVENESS_EVERY:
+            self._looked_at = now
+            if self.owner_connected():
+                self._away_since = None
+            elif self._away_since is None:
+                self._away_since = now
+        return self._away_since is not None and now - self._away_since > self.grace
 
     def snapshot(self) -> dict:
         """A copy that a page can show without racing the worker."""
-        return {"id": self.id, "name": self.name, "owner": self.owner, "status": self.status,
-                "progress": dict(self.progress), "error": self.error,
+        return {"id": self.id, "name": self.name, "owner": self.owner_label or self.owner, "status": self.status,
+                "progress": dict(self.progress), "error": self.error, "page": self.page,
                 "seconds": (self.finished_at or time.monotonic()) - self.started_at if self.started_at else 0.0}
 
 
 class JobContext:
     def __init__(self, job: Job) -> None:
         self._job = job
+        self.stop = _StopSignal(job)
 
     def report(self, **progress) -> None:
         self._job.progress = {**self._job.progress, **progress}
 
-    def should_stop(self) -> bool:
-        return self._job.stop_event.is_set() or self._job.abandoned()
-
-    @property
-    def stop_event(self) -> threading.Event:
-        """For code that wants an Event-like stop signal (models.train.train): set when the job
-        is stopped or abandoned, checked with is_set()."""
-        return _StopSignal(self)
-
 
 class _StopSignal:
-    def __init__(self, context: JobContext) -> None:
-        self._context = context
+    """Set when the job is stopped or abandoned; checked with is_set(), like a threading.Event."""
+
+    def __init__(self, job: Job) -> None:
+        self._job = job
 
     def is_set(self) -> bool:
-        return self._context.should_stop()
+        return self._job.stop_event.is_set() or self._job.abandoned()
 
 
 class Worker:
@@ -89,10 +99,19 @@ class Worker:
         self._thread = threading.Thread(target=self._loop, name="cnn-lab-worker", daemon=True)
         self._thread.start()
 
-    def submit(self, name: str, owner: str, function: Callable[[JobContext], Any],
-               heartbeat_timeout: float = 15.0) -> Job:
+    def submit(self, name: str, owner: str, function: Callable[[JobContext], Any], *, owner_label: str = "",
+               slot: str = "", page: str = "", owner_connected: Callable[[], bool] | None = None,
+               grace: float = GRACE_SECONDS) -> Job:
+        """Queue `function`. A new job in a slot replaces the owner's finished one there (its result
+        is let go); a running or queued one there is stopped first."""
         with self._lock:
-            job = Job(next(self._ids), name, owner, function, heartbeat_timeout)
+            if slot:
+                for earlier in [j for j in self._jobs.values() if j.owner == owner and j.slot == slot]:
+                    self._stop_locked(earlier)
+                    if earlier.status in FINISHED:
+                        del self._jobs[earlier.id]
+            job = Job(next(self._ids), name, owner, function, owner_label=owner_label, slot=slot, page=page,
+                      owner_connected=owner_connected, grace=grace)
             self._jobs[job.id] = job
             self._queue.append(job)
             self._lock.notify()
@@ -101,16 +120,30 @@ class Worker:
     def get(self, job_id: int) -> Job | None:
         return self._jobs.get(job_id)
 
+    def find(self, owner: str, slot: str) -> Job | None:
+        """The owner's latest job in `slot`, whichever session or page asks."""
+        with self._lock:
+            mine = [j for j in self._jobs.values() if j.owner == owner and j.slot == slot]
+        return max(mine, key=lambda j: j.id, default=None)
+
+    def jobs_of(self, owner: str) -> list[Job]:
+        with self._lock:
+            return sorted((j for j in self._jobs.values() if j.owner == owner), key=lambda j: j.id)
+
     def stop(self, job_id: int) -> None:
         """Stop a running job (at its next step) or take a queued one off the queue."""
         with self._lock:
             job = self._jobs.get(job_id)
-            if job is None or job.status in FINISHED:
-                return
-            job.stop_event.set()
-            if job.status == QUEUED:
-                self._queue.remove(job)
-                job.status, job.finished_at = STOPPED, time.monotonic()
+            if job is not None:
+                self._stop_locked(job)
+
+    def _stop_locked(self, job: Job) -> None:
+        if job.status in FINISHED:
+            return
+        job.stop_event.set()
+        if job.status == QUEUED:
+            self._queue.remove(job)
+            job.status, job.finished_at = STOPPED, time.monotonic()
 
     def move_up(self, job_id: int) -> None:
         """Let a queued job run one place earlier."""

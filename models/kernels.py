@@ -113,11 +113,42 @@ def teaching_net(widths: Sequence[int] = (32, 64, 128, 256, 512), pool_after: Se
 
 def size_table(model: nn.Module, input_shape: tuple[int, int, int]) -> list[dict]:
     """Output size, receptive field and jump after every conv and pooling layer, from the
-    same receptive-field code the app uses for real nets."""
+    same receptive-field code the app uses for real nets. A net built on the meta device
+    (`with torch.device("meta"): teaching_net(...)`) is sized without computing anything."""
     rows = []
     for layer in receptive_fields(model, input_shape):
         if layer.kind in ("Conv2d", "MaxPool2d", "AvgPool2d"):
             c, h, w = layer.out_shape
             rows.append({"layer": layer.name, "kind": layer.kind, "output": f"{h}×{w}×{c}",
                          "receptive field": int(layer.field.size), "jump": int(layer.field.jump)})
+    return rows
+
+
+def course_table(widths: Sequence[int], pool_after: Sequence[int], side: int, transition: int = 32) -> list[dict]:
+    """The rows `size_table(teaching_net(widths, pool_after, transition), (3, side, side))` gives,
+    worked out by the receptive-field arithmetic alone (no net is built, nothing is run), with
+    the course notes' rule beside it: there a 3x3 conv always adds 2 pixels and a 2x2 pooling
+    doubles the field. Raises ValueError when the map shrinks to nothing."""
+    from models.convolution import output_size
+    from models.receptive_field import INPUT
+
+    field, notes, size, rows, index = INPUT, 1, side, [], 0
+
+    def add(kind: str, channels: int, kernel: int, stride: int) -> None:
+        nonlocal field, size
+        size = output_size(size, kernel, stride)
+        field = field.through(kernel, stride, 0)
+        rows.append({"layer": str(index), "kind": kind, "output": f"{size}×{size}×{channels}",
+                     "receptive field": int(field.size), "jump": int(field.jump), "course notes' rule": notes})
+
+    for position, width in enumerate(widths, start=1):
+        notes += 2
+        add("Conv2d", width, 3, 1)
+        index += 2                        # the conv and its ReLU
+        if position in pool_after:
+            notes *= 2
+            add("MaxPool2d", width, 2, 2)
+            index += 1
+            add("Conv2d", transition, 1, 1)
+            index += 2
     return rows

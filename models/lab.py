@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from models import build, data
-from models.train import TrainConfig, train
+from models.train import TrainConfig, run_metadata, train
 
 
 def lab_config(epochs: int, batch_size: int, lr: float, optimizer: str = "sgd") -> TrainConfig:
@@ -15,23 +15,33 @@ def lab_config(epochs: int, batch_size: int, lr: float, optimizer: str = "sgd") 
                        weight_decay=1e-4 if optimizer == "sgd" else 1e-2)
 
 
+def load_for_training(dataset: str, report=None, limit: int | None = None) -> tuple[data.ImageSet, data.ImageSet]:
+    """The full training and test sets (decoded once per process: the first time takes seconds,
+    which `report(phase=...)` says). `limit` keeps the first `limit` training images and a quarter
+    as many test images (for tests)."""
+    if report is not None:
+        report(phase=f"Loading {data.TITLES[dataset]} (the first time takes a few seconds)")
+    train_set, test_set = data.load(dataset, train=True), data.load(dataset, train=False)
+    if limit:
+        train_set = data.ImageSet(train_set.name, train_set.images[:limit], train_set.labels[:limit],
+                                  train_set.classes, f"the first {limit:,} images of {train_set.source}")
+        test_set = data.ImageSet(test_set.name, test_set.images[: limit // 4], test_set.labels[: limit // 4],
+                                 test_set.classes, f"the first {limit // 4:,} images of {test_set.source}")
+    return train_set, test_set
+
+
 def training_job(spec: list[dict], dataset: str, input_shape: tuple[int, ...], config: TrainConfig,
                  limit: int | None = None):
     """A job function that trains the net `spec` describes on `dataset` and returns the trained
-    net (on the CPU), its weights before training, the run's history and what a checkpoint needs.
-    `limit` trains on the first `limit` images and tests on a quarter as many (for tests).
-    Loads the data at once, so a missing dataset is an error for the caller, not the worker."""
-    train_set, test_set = data.load(dataset, train=True), data.load(dataset, train=False)
-    if limit:
-        train_set = data.ImageSet(train_set.name, train_set.images[:limit], train_set.labels[:limit], train_set.classes)
-        test_set = data.ImageSet(test_set.name, test_set.images[: limit // 4], test_set.labels[: limit // 4],
-                                 test_set.classes)
+    net (on the CPU), its weights before training, the run's history and the checkpoint metadata."""
 
     def job(ctx):
+        train_set, test_set = load_for_training(dataset, ctx.report, limit)
         torch.manual_seed(config.seed)
         net = build("spec", layers=spec, input_shape=list(input_shape))
         initial = {k: v.clone() for k, v in net.state_dict().items()}
         history, step_losses = [], []
+        steps_per_epoch = len(train_set) // config.batch_size
 
         def progress(p):
             if p.epoch_end:
@@ -40,10 +50,10 @@ def training_job(spec: list[dict], dataset: str, input_shape: tuple[int, ...], c
             else:
                 step_losses.append((p.step, p.loss))
             ctx.report(fraction=p.step / p.total_steps, epoch=p.epoch, loss=p.loss, history=list(history),
-                       step_losses=list(step_losses), steps_per_epoch=p.total_steps / config.epochs)
+                       step_losses=list(step_losses), steps_per_epoch=steps_per_epoch)
 
-        result = train(net, train_set, test_set, config, on_progress=progress, stop=ctx.stop_event)
+        result = train(net, train_set, test_set, config, on_progress=progress, stop=ctx.stop)
         return {"net": net.cpu(), "initial": initial, "result": result, "spec": spec, "dataset": dataset,
-                "input_shape": list(input_shape), "classes": list(train_set.classes),
-                "mean": list(train_set.mean), "std": list(train_set.std), "config": config}
+                "input_shape": list(input_shape),
+                "metadata": run_metadata("", net, train_set, config, result, "architecture lab")}
     return job

@@ -6,8 +6,10 @@ For every layer output we track, in input pixels:
 - `start`: the centre of the first output unit's patch (may be negative with padding).
 A unit at (row, col) sees the patch centred at (start + row * jump, start + col * jump).
 
-The net is traced with torch.fx, so branches (residual additions) are followed too: an
-addition sees the union of its inputs' patches.
+The net is traced with torch.fx, so branches (residual additions, Inception's
+concatenations) are followed too: an addition or a concatenation of maps on one grid sees the
+union of its inputs' patches. A net built on the meta device is traced on meta tensors (no
+memory for weights or activations).
 """
 
 from __future__ import annotations
@@ -107,25 +109,58 @@ def _module_field(module: nn.Module, field: Field, in_shape) -> Field:
         return field.through(1, module.stride, 0)
     if isinstance(module, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
         h, w = in_shape[-2:]
-        if _pair(module.output_size) != 1:
-            raise ValueError("only global adaptive pooling (output size 1) is supported")
-        return field.through(max(h, w), max(h, w), 0)
+        out = module.output_size
+        out = (out, out) if not isinstance(out, tuple) else out
+        out = tuple(side if o is None else o for side, o in zip((h, w), out))
+        if out == (1, 1):
+            return field.through(max(h, w), max(h, w), 0)
+        if h == w and out[0] == out[1] and h % out[0] == 0:   # even bins: a pool of side h / out
+            return field.through(h // out[0], h // out[0], 0)   # (AlexNet's and VGG's at 224: h == out)
+        raise ValueError("adaptive pooling is supported only to 1x1 or to even square bins")
     if isinstance(module, nn.Linear):
         return Field(size=float("inf"), jump=field.jump, start=field.start)
     return field   # BatchNorm, ReLU, Dropout, Identity, Flatten, ...: per-pixel or reshaping
 
 
+def _device(model: nn.Module) -> torch.device:
+    tensor = next(iter(model.parameters()), None)
+    if tensor is None:
+        tensor = next(iter(model.buffers()), None)
+    return tensor.device if tensor is not None else torch.device("cpu")
+
+
+_MERGES = (operator.add, torch.add, torch.cat)
+
+
 def receptive_fields(model: nn.Module, input_shape: tuple[int, int, int]) -> list[LayerField]:
     """One LayerField per traced node of `model` (a layer or an addition), in forward order,
     for an input of shape (C, H, W)."""
+    return [layer for _, layer in _walk(model, input_shape)]
+
+
+def stage_fields(model: nn.Module, input_shape: tuple[int, int, int], stages) -> dict[str, LayerField]:
+    """The field at the output of each named module in `stages`, a leaf or not (ResNet's
+    `layer4`, GoogLeNet's `inception3a`): that of the last traced node inside it."""
+    wanted = set(stages)
+    found: dict[str, LayerField] = {}
+    for node, layer in _walk(model, input_shape):
+        scopes = set(node.meta.get("nn_module_stack") or ()) | {layer.name}
+        for name in wanted & scopes:
+            found[name] = LayerField(name, layer.kind, layer.out_shape, layer.field)
+    missing = [name for name in stages if name not in found]
+    if missing:
+        raise KeyError(f"no layer named {', '.join(map(repr, missing))}")
+    return {name: found[name] for name in stages}
+
+
+def _walk(model: nn.Module, input_shape: tuple[int, int, int]):
     graph = fx.GraphModule(model, _Tracer().trace(model))
     was_training = model.training
     model.eval()
-    ShapeProp(graph).propagate(torch.zeros(1, *input_shape))
+    ShapeProp(graph).propagate(torch.zeros(1, *input_shape, device=_device(model)))
     model.train(was_training)
     modules = dict(model.named_modules())
     fields: dict[fx.Node, Field] = {}
-    result = []
     for node in graph.graph.nodes:
         tensor_inputs = [a for a in node.all_input_nodes if a in fields]
         if node.op == "placeholder":
@@ -137,16 +172,15 @@ def receptive_fields(model: nn.Module, input_shape: tuple[int, int, int]) -> lis
         if node.op == "call_module":
             module = modules[node.target]
             field, kind, name = _module_field(module, fields[tensor_inputs[0]], in_shape), type(module).__name__, node.target
-        elif node.op == "call_function" and node.target in (operator.add, torch.add) and len(tensor_inputs) > 1:
+        elif node.op == "call_function" and node.target in _MERGES and len(tensor_inputs) > 1:
             field = max((fields[a] for a in tensor_inputs), key=lambda f: f.size)
-            kind, name = "add", node.name
+            kind, name = ("cat" if node.target is torch.cat else "add"), node.name
         else:
             field, kind, name = fields[tensor_inputs[0]], getattr(node.target, "__name__", str(node.target)), node.name
         fields[node] = field
         meta = node.meta.get("tensor_meta")
         shape = tuple(meta.shape[1:]) if meta is not None and hasattr(meta, "shape") else ()
-        result.append(LayerField(name, kind, shape, field))
-    return result
+        yield node, LayerField(name, kind, shape, field)
 
 
 def field_of(model: nn.Module, input_shape: tuple[int, int, int], layer_name: str) -> LayerField:

@@ -12,11 +12,12 @@ def softmax(logits, temperature: float = 1.0) -> np.ndarray:
 
 
 def log_softmax(logits, temperature: float = 1.0, dtype=np.float64) -> np.ndarray:
-    """Stable log-softmax by the log-sum-exp trick: z - (m + log sum exp(z - m)), m = max z.
-    Every exp sees a number <= 0, so nothing overflows."""
+    """Stable log-softmax by the log-sum-exp trick: (z - m) - log sum exp(z - m), m = max z.
+    Every exp sees a number <= 0, so nothing overflows; and z - m is taken first, so a large m
+    is never added back (m + log sum would round away the small log term in float32)."""
     z = np.asarray(logits, dtype=dtype) / dtype(temperature)
-    m = z.max()
-    return z - (m + np.log(np.exp(z - m).sum()))
+    shifted = z - z.max()
+    return shifted - np.log(np.exp(shifted).sum())
 
 
 def naive_log_softmax(logits, dtype=np.float32) -> np.ndarray:

@@ -1,23 +1,27 @@
 """Nets as declarative specs: an ordered list of layers, checked, sized and built.
 
 A spec is a list of dicts, each with a "type" and its settings:
-    {"type": "conv", "out": 8, "kernel": 3, "stride": 1, "padding": 0, "dilation": 1}
+    {"type": "conv", "out": 8, "kernel": 3, "stride": 1, "padding": 0, "dilation": 1, "bias": false}
     {"type": "bn"}   {"type": "relu"}   {"type": "dropout", "p": 0.05}
     {"type": "maxpool", "kernel": 2}    {"type": "gap"}
     {"type": "fc", "out": 10}           (flattens first when given a feature map)
     {"type": "residual", "out": 16, "stride": 1}   (a ResNet BasicBlock)
 Input channels are never written: each layer takes what the previous one gives.
 
-`check(spec, input_shape)` lists every problem at the layer that causes it; `build` turns a
-valid spec into an nn.Sequential; `describe` gives each layer's output shape, parameters,
-receptive field and jump, from the same receptive-field code the rest of the app uses."""
+`check(spec, input_shape)` lists every problem at the layer that causes it, including anything
+beyond the classroom's compute budget (LIMITS), before a single module is built; `build` turns a
+valid spec into an nn.Sequential; `describe` gives each layer's output shape, parameters (counted
+on the built modules), receptive field and jump, from the receptive-field code the rest of the
+app uses."""
 
 from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 
+import torch
 from torch import nn
 
 from models.convolution import ConvSettingError, output_size
@@ -26,15 +30,53 @@ from models.resnet import BasicBlock
 
 TYPES = ("conv", "bn", "relu", "dropout", "maxpool", "gap", "fc", "residual")
 MAX_CLASSES = 10
+SETTINGS = {"conv": ("out", "kernel", "stride", "padding", "dilation", "bias"), "dropout": ("p",),
+            "maxpool": ("kernel", "stride"), "fc": ("out",), "residual": ("out", "stride")}
 
+
+@dataclass(frozen=True)
+class Limits:
+    """What one net built from a spec may cost: every preset and the course's nets fit with room
+    (ResNet-20: 272k parameters, 23 layers, 2.2 MB of activations per image). A student's spec
+    arrives by link, lesson file or upload, so these are checked before anything is built."""
+
+    layers: int = 80
+    channels: int = 512               # outputs of one conv, residual block or fc layer
+    kernel: int = 15
+    stride: int = 8
+    dilation: int = 8
+    padding: int = 16
+    parameters: int = 3_000_000
+    activation_mb: float = 64.0       # float32 outputs of all layers, for one image
+
+    def scaled(self, factor: float) -> Limits:
+        return replace(self, channels=int(self.channels * factor), parameters=int(self.parameters * factor),
+                       activation_mb=self.activation_mb * factor, layers=int(self.layers * factor))
+
+
+def limits() -> Limits:
+    """The budget in force: CNN_LAB_SPEC_BUDGET (a factor, e.g. 4) lets a teacher raise it."""
+    try:
+        factor = float(os.environ.get("CNN_LAB_SPEC_BUDGET", "1"))
+    except ValueError:
+        factor = 1.0
+    return Limits().scaled(factor) if factor > 1 else Limits()
+
+# The course's GAP net, layer for layer as models/gap_mnist.py builds it: convs in front of a
+# batch norm (and the 1x1 transition) have no bias, since BN's shift replaces it.
 GAP_PRESET = [
-    {"type": "conv", "out": 8, "kernel": 3}, {"type": "bn"}, {"type": "relu"}, {"type": "dropout", "p": 0.05},
-    {"type": "conv", "out": 16, "kernel": 3}, {"type": "bn"}, {"type": "relu"}, {"type": "dropout", "p": 0.05},
-    {"type": "maxpool", "kernel": 2}, {"type": "conv", "out": 8, "kernel": 1},
-    {"type": "conv", "out": 16, "kernel": 3}, {"type": "bn"}, {"type": "relu"}, {"type": "dropout", "p": 0.05},
-    {"type": "conv", "out": 16, "kernel": 3}, {"type": "bn"}, {"type": "relu"}, {"type": "dropout", "p": 0.05},
-    {"type": "conv", "out": 16, "kernel": 3}, {"type": "bn"}, {"type": "relu"}, {"type": "dropout", "p": 0.05},
-    {"type": "conv", "out": 16, "kernel": 3, "padding": 1}, {"type": "bn"}, {"type": "relu"},
+    {"type": "conv", "out": 8, "kernel": 3, "bias": False}, {"type": "bn"}, {"type": "relu"},
+    {"type": "dropout", "p": 0.05},
+    {"type": "conv", "out": 16, "kernel": 3, "bias": False}, {"type": "bn"}, {"type": "relu"},
+    {"type": "dropout", "p": 0.05},
+    {"type": "maxpool", "kernel": 2}, {"type": "conv", "out": 8, "kernel": 1, "bias": False},
+    {"type": "conv", "out": 16, "kernel": 3, "bias": False}, {"type": "bn"}, {"type": "relu"},
+    {"type": "dropout", "p": 0.05},
+    {"type": "conv", "out": 16, "kernel": 3, "bias": False}, {"type": "bn"}, {"type": "relu"},
+    {"type": "dropout", "p": 0.05},
+    {"type": "conv", "out": 16, "kernel": 3, "bias": False}, {"type": "bn"}, {"type": "relu"},
+    {"type": "dropout", "p": 0.05},
+    {"type": "conv", "out": 16, "kernel": 3, "padding": 1, "bias": False}, {"type": "bn"}, {"type": "relu"},
     {"type": "dropout", "p": 0.05},
     {"type": "conv", "out": 10, "kernel": 1}, {"type": "gap"},
 ]
@@ -42,15 +84,27 @@ GAP_PRESET = [
 
 FC_HEAD_PRESET = GAP_PRESET[:-2] + [{"type": "fc", "out": 10}]
 
-PRESETS = {
-    "The course's GAP net (MNIST)": GAP_PRESET,
-    "The same net with a fully connected head": FC_HEAD_PRESET,
-    "ResNet-20 (CIFAR-10)": [{"type": "conv", "out": 16, "kernel": 3, "padding": 1}, {"type": "bn"}, {"type": "relu"}]
+RESNET20_PRESET = (
+    [{"type": "conv", "out": 16, "kernel": 3, "padding": 1, "bias": False}, {"type": "bn"}, {"type": "relu"}]
     + [{"type": "residual", "out": 16}] * 3
     + [{"type": "residual", "out": 32, "stride": 2}] + [{"type": "residual", "out": 32}] * 2
     + [{"type": "residual", "out": 64, "stride": 2}] + [{"type": "residual", "out": 64}] * 2
-    + [{"type": "gap"}, {"type": "fc", "out": 10}],
+    + [{"type": "gap"}, {"type": "fc", "out": 10}]
+)
+
+
+@dataclass(frozen=True)
+class Preset:
+    layers: list[dict]
+    dataset: str           # what it is made for: choosing it sets the lab's data and input size
+
+
+PRESETS = {
+    "The course's GAP net (MNIST)": Preset(GAP_PRESET, "mnist"),
+    "The same net with a fully connected head": Preset(FC_HEAD_PRESET, "mnist"),
+    "ResNet-20 (CIFAR-10)": Preset(RESNET20_PRESET, "cifar10"),
 }
+INPUT_SHAPES = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
 
 
 class SpecError(ValueError):
@@ -63,20 +117,34 @@ class Problem:
     message: str
 
 
-def check(spec: list[dict], input_shape: tuple[int, int, int]) -> list[Problem]:
-    """Every problem of `spec` for inputs of shape (C, H, W), in plain words."""
+def check(spec: list[dict], input_shape: tuple[int, int, int], budget: Limits | None = None) -> list[Problem]:
+    """Every problem of `spec` for inputs of shape (C, H, W), in plain words; nothing is built."""
+    budget = budget or limits()
     problems: list[Problem] = []
+    if len(spec) > budget.layers:
+        return [Problem(-1, f"the net has {len(spec)} layers; this classroom allows up to {budget.layers}")]
     shape: tuple = tuple(input_shape)
+    parameters, activations = 0, 0
     for index, layer in enumerate(spec):
         kind = layer.get("type") if isinstance(layer, dict) else None
-        if kind not in TYPES:
-            problems.append(Problem(index, f"unknown layer type {kind!r}; use one of {', '.join(TYPES)}"))
+        if not isinstance(kind, str) or kind not in TYPES:
+            shown = kind if isinstance(kind, str) and len(kind) <= 20 else "this"
+            problems.append(Problem(index, f"unknown layer type “{shown}”; use one of {', '.join(TYPES)}"))
             continue
         try:
+            _check_settings(layer, budget)
+            parameters += parameters_of(layer, shape)
             shape = _output_shape(layer, shape)
-        except (ConvSettingError, ValueError, KeyError, TypeError) as error:
+        except (ConvSettingError, ValueError, KeyError, TypeError, OverflowError) as error:
             problems.append(Problem(index, _explain(kind, error)))
             return problems   # later shapes are unknown
+        activations += _features(shape) * (3 if kind == "residual" else 1)
+        if parameters > budget.parameters:
+            return problems + [Problem(index, f"the net reaches {parameters:,} parameters here; this classroom "
+                                              f"allows up to {budget.parameters:,}")]
+        if activations * 4 / 2**20 > budget.activation_mb:
+            return problems + [Problem(index, f"the feature maps reach {activations * 4 / 2**20:,.0f} MB per image "
+                                              f"here; this classroom allows up to {budget.activation_mb:,.0f} MB")]
     if not spec:
         problems.append(Problem(-1, "the net has no layers"))
     elif len(shape) != 1:
@@ -89,6 +157,31 @@ def check(spec: list[dict], input_shape: tuple[int, int, int]) -> list[Problem]:
         problems.append(Problem(len(spec) - 1, f"the net ends with {shape[0]} outputs but there are "
                                                f"{MAX_CLASSES} classes"))
     return problems
+
+
+def _check_settings(layer: dict, budget: Limits) -> None:
+    """Settings are plain numbers (bias: true/false) within the budget; unknown keys are refused."""
+    allowed = SETTINGS.get(layer["type"], ())
+    for key, value in layer.items():
+        if key == "type":
+            continue
+        if key not in allowed:
+            raise ValueError(f"a {layer['type']} layer has no setting “{key if len(str(key)) <= 20 else '…'}”")
+        if key == "bias":
+            if not isinstance(value, bool):
+                raise ValueError("bias must be true or false")
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            raise ValueError(f"{key} must be a number")
+        if key != "p" and value != int(value):
+            raise ValueError(f"{key} must be a whole number")
+    maxima = {"out": budget.channels, "kernel": budget.kernel, "stride": budget.stride,
+              "dilation": budget.dilation, "padding": budget.padding}
+    for key, most in maxima.items():
+        if key in layer and int(layer[key]) > most:
+            raise ValueError(f"{key} is {int(layer[key]):,}; this classroom allows up to {most:,}")
+    if int(layer.get("padding", 0)) < 0:
+        raise ValueError("padding must be 0 or more")
 
 
 def _output_shape(layer: dict, shape: tuple) -> tuple:
@@ -152,7 +245,7 @@ def build(spec: list[dict], input_shape: tuple[int, int, int]) -> nn.Sequential:
         if kind == "conv":
             modules[name] = nn.Conv2d(shape[0], int(layer["out"]), int(layer.get("kernel", 3)),
                                       stride=int(layer.get("stride", 1)), padding=int(layer.get("padding", 0)),
-                                      dilation=int(layer.get("dilation", 1)))
+                                      dilation=int(layer.get("dilation", 1)), bias=bool(layer.get("bias", True)))
         elif kind == "bn":
             modules[name] = nn.BatchNorm2d(shape[0])
         elif kind == "relu":
@@ -183,11 +276,12 @@ def _features(shape: tuple) -> int:
 
 
 def parameters_of(layer: dict, shape: tuple) -> int:
-    """Parameters the layer adds, from its settings and its input shape."""
+    """Parameters the layer adds, from its settings and its input shape, before it is built (the
+    budget check); `describe` counts the built modules, and a test holds the two equal."""
     kind = layer["type"]
     if kind == "conv":
-        k = int(layer.get("kernel", 3))
-        return shape[0] * int(layer["out"]) * k * k + int(layer["out"])
+        k, out = int(layer.get("kernel", 3)), int(layer["out"])
+        return shape[0] * out * k * k + (out if layer.get("bias", True) else 0)
     if kind == "bn":
         return 2 * shape[0]
     if kind == "fc":
@@ -199,20 +293,25 @@ def parameters_of(layer: dict, shape: tuple) -> int:
 
 
 def describe(spec: list[dict], input_shape: tuple[int, int, int]) -> list[dict]:
-    """Per layer of a valid spec: output shape and parameters (worked out from the spec), and
+    """Per layer of a valid spec: output shape, parameters (counted on the built modules),
     receptive field and jump (from models.receptive_field on the built net)."""
+    with torch.device("meta"):   # sized, never run: no memory for weights or feature maps
+        net = build(spec, input_shape)
     fields = {}
-    for layer_field in receptive_fields(build(spec, input_shape), tuple(input_shape)):
+    for layer_field in receptive_fields(net, tuple(input_shape)):
         number = layer_field.name.split("-", 1)[0].split(".", 1)[0]
         if number.isdigit():
             fields[int(number)] = layer_field.field   # the last node of each spec layer wins
+    counted: dict[int, int] = {}
+    for name, parameter in net.named_parameters():
+        number = int(name.split("-", 1)[0])
+        counted[number] = counted.get(number, 0) + parameter.numel()
     rows, shape = [], tuple(input_shape)
     for index, layer in enumerate(spec):
-        params = parameters_of(layer, shape)
         shape = _output_shape(layer, shape)
         field = fields.get(index + 1)
         rows.append({"layer": index + 1, "type": layer["type"], "output": "×".join(map(str, shape)),
-                     "parameters": params,
+                     "parameters": counted.get(index + 1, 0),
                      "receptive field": None if field is None or field.size == float("inf") else int(field.size),
                      "jump": None if field is None else int(field.jump)})
     return rows
@@ -236,3 +335,19 @@ def from_json(text: str | bytes) -> list[dict]:
     if not isinstance(layers, list) or not all(isinstance(layer, dict) for layer in layers):
         raise SpecError("'layers' must be a list of layer objects")
     return layers
+
+
+def blocks(spec: list[dict], rows: list[dict]) -> list[dict]:
+    """`describe`'s rows grouped the way a diagram draws a net: each conv, residual, pooling or fc
+    layer starts a block, and the bn / relu / dropout after it join that block."""
+    grouped: list[dict] = []
+    for layer, row in zip(spec, rows):
+        joins = layer["type"] in ("bn", "relu", "dropout") and grouped
+        if not joins:
+            grouped.append({"layers": [], "first": row["layer"], "parameters": 0})
+        block = grouped[-1]
+        block["layers"].append(layer["type"] if layer["type"] != "conv" else f"conv {layer.get('kernel', 3)}×"
+                               f"{layer.get('kernel', 3)}")
+        block.update(last=row["layer"], output=row["output"], field=row["receptive field"])
+        block["parameters"] += row["parameters"]
+    return grouped

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -67,6 +68,7 @@ class TrainResult:
     test_accuracy: float | None = None
     seconds: float = 0.0
     stopped: bool = False
+    diverged: bool = False          # the loss became NaN or infinite: the run stopped itself
     device: str = "cpu"
     precision: str = "float32"      # what the training steps ran in, and why (see choose_precision)
     resumed_from_epoch: int = 0     # epochs that came from a state file
@@ -138,13 +140,18 @@ def _make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimi
     raise ValueError(f"unknown optimizer {config.optimizer!r}; use 'sgd' or 'adamw'")
 
 
+Augmentation = Callable[[str, torch.Tensor, torch.Generator], torch.Tensor]
+
+
 def prepare_batch(
-    images: torch.Tensor, data: ImageSet, generator: torch.Generator | None = None
+    images: torch.Tensor, data: ImageSet, generator: torch.Generator | None = None,
+    augmentation: Augmentation = augment,
 ) -> torch.Tensor:
-    """uint8 images already on the device -> the net's input; augmented when a generator is given."""
+    """uint8 images already on the device -> the net's input; augmented (by default with the
+    dataset's own augmentation, models.augment.augment) when a generator is given."""
     x = images.float()
     if generator is not None:
-        x = augment(data.name, x, generator)
+        x = augmentation(data.name, x, generator)
     x = normalise(x, data.mean, data.std)
     return x.contiguous(memory_format=torch.channels_last)
 
@@ -183,9 +190,13 @@ def train(
     state_file: str | Path | None = None,
     resume: bool = False,
     identity: dict | None = None,
+    augmentation: Augmentation = augment,
 ) -> TrainResult:
     """Train `model` in place. Returns the per-epoch history; `stopped` says whether the stop
-    signal ended the run early (the model then holds the weights of the last finished step).
+    signal ended the run early (the model then holds the weights of the last finished step), and
+    `diverged` whether the loss turned NaN or infinite, which ends the run at the next report.
+    With `config.augment`, batches go through `augmentation` (by default the dataset's own,
+    models.augment.augment).
 
     With `state_file`, everything the run needs to go on (weights, optimizer, schedule, random
     states, history) is written there after every epoch; with `resume` too, a run continues from
@@ -198,7 +209,7 @@ def train(
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(config.seed)
         return _train(model, train_set, test_set, config, device, on_progress, stop,
-                      Path(state_file) if state_file else None, state, identity)
+                      Path(state_file) if state_file else None, state, identity, augmentation)
 
 
 def run_identity(model: nn.Module, train_set: ImageSet, config: TrainConfig, extra: dict | None) -> dict:
@@ -250,7 +261,17 @@ def _write_state(path: Path, **state) -> None:
     write_atomically(path, lambda f: torch.save(state, f))
 
 
-def _train(model, train_set, test_set, config, device, on_progress, stop, state_file, state, identity) -> TrainResult:
+def one_cycle(optimizer: torch.optim.Optimizer, config: TrainConfig, total_steps: int) -> torch.optim.lr_scheduler.OneCycleLR:
+    """The learning-rate (and momentum) schedule of every run: up to `config.lr` over the first
+    `warmup_fraction` of the steps, then down to almost zero; momentum moves the other way."""
+    return torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=config.lr, total_steps=total_steps, pct_start=config.warmup_fraction,
+        base_momentum=config.momentum - 0.05, max_momentum=config.momentum + 0.05,
+    )
+
+
+def _train(model, train_set, test_set, config, device, on_progress, stop, state_file, state, identity,
+           augmentation) -> TrainResult:
     generator = torch.Generator(device=device).manual_seed(config.seed)
     model.to(device=device, memory_format=torch.channels_last).train()
 
@@ -261,10 +282,7 @@ def _train(model, train_set, test_set, config, device, on_progress, stop, state_
         raise ValueError(f"batch size {config.batch_size} is larger than the {len(train_set)} training images")
     total_steps = steps_per_epoch * config.epochs
     optimizer = _make_optimizer(model, config)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=config.lr, total_steps=total_steps, pct_start=config.warmup_fraction,
-        base_momentum=config.momentum - 0.05, max_momentum=config.momentum + 0.05,
-    )
+    schedule = one_cycle(optimizer, config, total_steps)
     precision = choose_precision(device, config.precision)
     scaler = torch.amp.GradScaler(device.type) if precision.loss_scaling else None
 
@@ -294,7 +312,7 @@ def _train(model, train_set, test_set, config, device, on_progress, stop, state_
                 result.stopped = True
                 break
             batch = order[index * config.batch_size : (index + 1) * config.batch_size]
-            x = prepare_batch(images[batch], train_set, generator if config.augment else None)
+            x = prepare_batch(images[batch], train_set, generator if config.augment else None, augmentation)
             y = labels[batch]
             with torch.autocast(device.type, dtype=precision.autocast, enabled=precision.autocast is not None):
                 output = model(x)
@@ -318,16 +336,23 @@ def _train(model, train_set, test_set, config, device, on_progress, stop, state_
             epoch_correct += (output.detach().argmax(1) == y).sum()
             if step % config.report_every == 0:
                 mean_loss = (report_loss / report_steps).item()
+                if not math.isfinite(mean_loss):
+                    result.diverged = True
+                    break
                 result.step_losses.append((step, mean_loss))
                 if on_progress:
                     on_progress(Progress(epoch, step, total_steps, mean_loss, time.perf_counter() - start_time))
                 report_loss.zero_()
                 report_steps = 0
-        if result.stopped:
+        if result.stopped or result.diverged:
+            break
+        train_loss = (epoch_loss / steps_per_epoch).item()
+        if not math.isfinite(train_loss):
+            result.diverged = True
             break
         row = {
             "epoch": epoch,
-            "train_loss": (epoch_loss / steps_per_epoch).item(),
+            "train_loss": train_loss,
             "train_accuracy": epoch_correct.item() / (steps_per_epoch * config.batch_size),
             "test_accuracy": evaluate(model, test_set) if test_set is not None else None,
             "lr": schedule.get_last_lr()[0],
@@ -350,6 +375,41 @@ def _train(model, train_set, test_set, config, device, on_progress, stop, state_
     if result.history:
         result.test_accuracy = result.history[-1]["test_accuracy"]
     return result
+
+
+def device_name(device: str | torch.device) -> str:
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    import platform
+
+    threads = torch.get_num_threads()
+    return f"CPU ({platform.processor() or platform.machine()}, {threads} thread{'s' if threads > 1 else ''})"
+
+
+def run_metadata(name: str, model: nn.Module, train_set: ImageSet, config: TrainConfig, result: TrainResult,
+                 command: str) -> dict:
+    """What a checkpoint records about the run that made it (the one place that writes it)."""
+    from models import count_parameters
+
+    return {
+        "name": name,
+        "dataset": train_set.name,
+        "classes": list(train_set.classes),
+        "mean": list(train_set.mean),
+        "std": list(train_set.std),
+        "test_accuracy": result.test_accuracy,
+        "parameters": count_parameters(model),
+        "epochs": len(result.history),
+        "train_images": len(train_set),
+        "train_seconds": round(result.seconds, 2),
+        "device": device_name(result.device),
+        "precision": result.precision,
+        "torch_version": torch.__version__,
+        "config": asdict(config),
+        "history": result.history,
+        "command": command,
+    }
 
 
 # --- Recipes and the command line ------------------------------------------------------------
@@ -387,13 +447,12 @@ RECIPES: dict[str, Recipe] = {
 
 def _main(argv: list[str] | None = None) -> None:
     import argparse
-    import platform
     import shlex
     import sys
 
     from tqdm import tqdm
 
-    from models import build, checkpoints, count_parameters, data
+    from models import build, checkpoints, data
 
     parser = argparse.ArgumentParser(description="Train a CNN Lab net and write its checkpoint.")
     parser.add_argument("recipe", choices=sorted(RECIPES))
@@ -452,26 +511,8 @@ def _main(argv: list[str] | None = None) -> None:
     bar.close()
     if result.resumed_from_epoch:
         print(f"resumed after epoch {result.resumed_from_epoch} from {state_file}")
-    device = torch.device(result.device)
-    metadata = {
-        "name": args.recipe,
-        "dataset": recipe.dataset,
-        "classes": list(train_set.classes),
-        "mean": list(train_set.mean),
-        "std": list(train_set.std),
-        "test_accuracy": result.test_accuracy,
-        "parameters": count_parameters(model),
-        "epochs": len(result.history),
-        "train_images": len(train_set),
-        "train_seconds": round(result.seconds, 2),
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda"
-        else f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
-        "precision": result.precision,
-        "torch_version": torch.__version__,
-        "config": asdict(config),
-        "history": result.history,
-        "command": "python -m models.train " + shlex.join(sys.argv[1:] if argv is None else argv),
-    }
+    metadata = run_metadata(args.recipe, model, train_set, config, result,
+                            "python -m models.train " + shlex.join(sys.argv[1:] if argv is None else argv))
     checkpoints.save(out, model, arch=recipe.arch, arch_kwargs=recipe.arch_kwargs,
                      init_state_dict=init_state, metadata=metadata)
     state_file.unlink(missing_ok=True)   # the checkpoint now holds the finished run

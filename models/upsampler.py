@@ -11,6 +11,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from models.data import ImageSet
+from models.train import StopSignal
 
 UPSAMPLERS = ("transposed conv", "resize + conv")
 
@@ -42,10 +43,10 @@ def halve(images: torch.Tensor) -> torch.Tensor:
 def train_upsampler(mode: str, data: ImageSet, steps: int, seed: int = 0, batch_size: int = 64,
                     kernel: int = 3, device: torch.device | str = "cpu",
                     on_step: Callable[[int], None] | None = None,
-                    should_stop: Callable[[], bool] | None = None) -> tuple[Upsampler, list[float]]:
+                    stop: StopSignal | None = None) -> tuple[Upsampler, list[float]]:
     """A few hundred Adam steps of mean-squared reconstruction on `device`; returns the model
     (eval mode, on the CPU) and the loss per step. The batches depend only on the seed.
-    `on_step(step)` is called after each step; `should_stop()` ends the run early."""
+    `on_step(step)` is called after each step; `stop.is_set()` ends the run early."""
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -54,7 +55,7 @@ def train_upsampler(mode: str, data: ImageSet, steps: int, seed: int = 0, batch_
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     losses = []
     for step in range(steps):
-        if should_stop is not None and should_stop():
+        if stop is not None and stop.is_set():
             break
         batch = torch.randint(0, len(data), (batch_size,), generator=generator).to(device)
         loss = F.mse_loss(model(halve(images[batch])), images[batch].float() / 255)
@@ -69,7 +70,7 @@ def train_upsampler(mode: str, data: ImageSet, steps: int, seed: int = 0, batch_
 
 def checkerboard_experiment(train_set: ImageSet, test_set: ImageSet, steps: int,
                             device: torch.device | str = "cpu", report: Callable[..., None] | None = None,
-                            should_stop: Callable[[], bool] | None = None) -> dict:
+                            stop: StopSignal | None = None) -> dict:
     """Train both upsamplers with the same batches; for each, the loss curve, four rebuilt
     test digits, and what it paints on a blank input before and after training, with the
     period-2 peak strength of that picture. Stopped early, the runs keep the steps done."""
@@ -84,7 +85,7 @@ def checkerboard_experiment(train_set: ImageSet, test_set: ImageSet, steps: int,
 
         untrained, _ = train_upsampler(mode, train_set, 0)
         net, losses = train_upsampler(mode, train_set, steps, device=device, on_step=on_step,
-                                      should_stop=should_stop)
+                                      stop=stop)
         with torch.no_grad():
             blank = net(blank_input)[0, 0].numpy()
             blank_untrained = untrained(blank_input)[0, 0].numpy()

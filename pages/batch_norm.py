@@ -5,7 +5,8 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from models import data
+from models import anatomy, data
+from models.inference import class_scores
 from models.bn_shift import (
     TWINS,
     history_as_json,
@@ -13,6 +14,7 @@ from models.bn_shift import (
     normalise_by,
     train_twins,
 )
+from models.lab import load_for_training
 from models.train import default_device, evaluate
 from ui import jobs
 from ui import models as ui_models
@@ -25,8 +27,8 @@ teaching(
     "each later layer receives keeps moving — the *internal covariate shift* — and that "
     "normalising every layer's input per batch (BatchNorm) steadies it and speeds training up. "
     "**What to notice:** train the same net with and without BN, from the same weights on the "
-    "same batches; the net with BN learns faster, and the bands of what its nonlinearities "
-    "receive stay put while the other net's drift.",
+    "same batches. Watch which one learns faster, and whether the bands of what each net's "
+    "nonlinearities receive stay put or drift; the page tells you what this run showed.",
     "Batch norm keeps each layer's inputs centred and scaled while the layers below keep learning.",
 )
 
@@ -35,20 +37,42 @@ controls = st.columns(4)
 kind = controls[0].selectbox("Twin nets", TWINS, key="bn_kind")
 step_options = [200, 500, 1000, 2000, 5000] if on_gpu else [100, 200, 300, 500, 1000]
 steps = controls[1].select_slider("Steps", step_options, 500 if on_gpu else 300, key="bn_steps")
-lr = controls[2].select_slider("Learning rate (SGD)", [0.005, 0.01, 0.02, 0.05, 0.1, 0.2], 0.05, key="bn_lr")
+lr = controls[2].select_slider("Learning rate (SGD)", [0.005, 0.01, 0.02, 0.05, 0.1, 0.2], 0.02, key="bn_lr")
 record_every = controls[3].select_slider("Record every … steps", [5, 10, 20, 50], 20, key="bn_record")
-st.caption(("No GPU here: runs are kept short (a few hundred steps, about 30 steps a second on 2 cores). "
-            if not on_gpu else "") + "BN lets a net train at learning rates where the same net without it "
-           "stalls; lower the rate and the net without BN learns too, only more slowly.")
+st.caption(("No GPU here: runs are kept short (a few hundred steps). " if not on_gpu else "")
+           + "At 0.02 both GAP twins learn; raise the rate to 0.05 and, in our runs, the net without BN stalls "
+           "while the net with BN still learns.")
 
 
 def twin_run(kind, steps, lr, record_every):
-    train_set, test_set = data.load("mnist", train=True), data.load("mnist", train=False)
-
     def job(ctx):
+        train_set, test_set = load_for_training("mnist", ctx.report)
         return train_twins(kind, train_set, test_set, steps, lr=lr, record_every=record_every,
-                           device=default_device(), report=ctx.report, should_stop=ctx.should_stop)
+                           device=default_device(), report=ctx.report, stop=ctx.stop)
     return job
+
+
+def race_summary(history) -> str:
+    """What this run showed, in words computed from its numbers."""
+    nets = history.nets
+    final = {name: net.test_accuracy[-1] for name, net in nets.items()}
+    leader = max(final, key=final.get)
+    other = min(final, key=final.get)
+    half = len(history.steps) // 2
+    early = {name: net.test_accuracy[half] for name, net in nets.items()}
+    shifts = {name: [net.shift(layer) for layer in net.layers] for name, net in nets.items()}
+    later = slice(len(shifts["with BN"]) // 2, None)
+    drift = {name: float(np.mean(values[later])) for name, values in shifts.items()}
+    words = (f"**In this run**, after {history.steps[-1]} steps the net {leader} reached "
+             f"{final[leader]:.1%} test accuracy and the net {other} {final[other]:.1%}; halfway (step "
+             f"{history.steps[half]}) they stood at {early['with BN']:.1%} with BN and {early['without BN']:.1%} "
+             "without. ")
+    if final["without BN"] < 0.2:
+        words += "The net without BN barely learned at this learning rate. "
+    calmer = "with BN" if drift["with BN"] < drift["without BN"] else "without BN"
+    words += (f"In the later half of the layers the inputs moved {drift['with BN']:.3f} (with BN) vs "
+              f"{drift['without BN']:.3f} (without) per snapshot: they drifted less in the net {calmer}.")
+    return words
 
 
 def show_history(history) -> None:
@@ -61,6 +85,7 @@ def show_history(history) -> None:
     if not with_bn.percentiles or len(history.steps) < 2:
         st.warning("Too few snapshots to show: let the run go longer or record more often.")
         return
+    st.markdown(race_summary(history))
     shifts = pd.DataFrame({
         "layer": [f"{i + 1}" for i in range(count)],
         "with BN": [with_bn.shift(layer) for layer in with_bn.layers],
@@ -88,48 +113,64 @@ def show_history(history) -> None:
                     width="stretch")
 
 
-if st.button("Train both nets", key="bn_train", icon=":material/play_arrow:"):
-    try:
-        jobs.start("bn_job", f"BN twins: {kind}, {steps} steps", twin_run(kind, steps, lr, record_every))
-    except data.DataError as error:
-        st.error(f"The MNIST data is not available here. {error}")
-if "bn_job" not in st.session_state:
+jobs.train_button("bn", "Train both nets", f"BN twins: {kind}, {steps} steps",
+                  lambda: twin_run(kind, steps, lr, record_every), needs=["mnist"])
+if jobs.find("bn") is None:
     st.info("Press **Train both nets** to start.")
-jobs.follow("bn_job", show_history, lambda p: f"step {p.get('step', 0)} of {steps}")
+jobs.follow("bn", show_history, lambda p: f"step {p.get('step', 0)} of {steps}")
 
 # --- Train mode vs eval mode ---------------------------------------------------------------------
 st.subheader("Train mode and eval mode")
-st.markdown(
-    "In training, BN normalises with the statistics of the *current batch*; in evaluation it uses "
-    "running averages collected during training. A batch of one image has no spread to measure, "
-    "so in train mode BN flattens everything — and if the running averages are wrong, the "
-    "trained net's predictions fall apart."
-)
 model, metadata = ui_models.require("mnist")
-try:
-    test_set = data.load("mnist", train=False)
-except data.DataError as error:
-    st.error(f"The MNIST test set is not available here. {error}")
-    st.stop()
-sample = data.ImageSet("mnist", test_set.images[:1000], test_set.labels[:1000], test_set.classes)
+norms = [name for name in anatomy.norm_layers(model)
+         if isinstance(anatomy.module(model, name), torch.nn.BatchNorm2d)]
+if not norms:
+    st.info("The chosen MNIST net has no batch norm layer, so it has no train and eval mode to compare. "
+            "Choose the course's GAP net in the sidebar.")
+test_set = data.test_images("mnist")
+sample = data.ImageSet("mnist", test_set.images[:1000], test_set.labels[:1000], test_set.classes,
+                       f"the first 1,000 images of {test_set.source}")
+
+
+def train_and_eval_mode() -> None:
+    first = anatomy.module(model, norms[0])
+    seen = anatomy.layer_input(model, norms[0], single)[0]            # (C, H, W): one image at the first BN
+    image_mean, image_std = seen.mean((1, 2)), seen.std((1, 2), unbiased=False)
+    running_mean, running_std = first.running_mean, (first.running_var + first.eps).sqrt()
+    channel = int((image_mean - running_mean).abs().argmax())
+    st.markdown(
+        "In training, BN normalises each channel with the mean and variance of the *current batch*, taken over "
+        "every image of the batch and every pixel (N×H×W values per channel); in evaluation it uses running "
+        f"averages collected during training. A batch of **one** image still has {seen.shape[1]}×{seen.shape[2]} "
+        f"values per channel at the first BN layer ({norms[0]}), so BN does normalise it — but with that image's "
+        "own statistics, as InstanceNorm would, not the training set's. "
+        f"For this digit, channel {channel} there has mean {image_mean[channel]:.2f} and spread "
+        f"{image_std[channel]:.2f} over its pixels, where the running averages say {running_mean[channel]:.2f} "
+        f"and {running_std[channel]:.2f}. Every layer after it receives values on another scale than it "
+        "learned, and the answer changes; with wrong running averages, eval mode fails instead.")
+    with torch.no_grad():
+        eval_scores = torch.softmax(class_scores(probe.eval(), single), 1)[0]
+        train_scores = torch.softmax(class_scores(probe.train(), single), 1)[0]   # a copy: shared stats untouched
+    probe.eval()
+    shift = st.slider("Spoil the running means: add this to every BN layer's running mean", 0.0, 3.0, 1.0, 0.25,
+                      key="bn_spoil")
+    spoiled = copy.deepcopy(model)
+    for module in spoiled.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean += shift
+    label = int(sample.labels[0])
+    columns = st.columns(3)
+    columns[0].metric("One image, eval mode: confidence in the right class", f"{eval_scores[label]:.1%}")
+    columns[1].metric("The same image alone in train mode", f"{train_scores[label]:.1%}")
+    spoiled_accuracy, accuracy = evaluate(spoiled, sample), evaluate(model, sample)
+    columns[2].metric(f"Accuracy on 1,000 test images with running means + {shift:g}", f"{spoiled_accuracy:.1%}",
+                      delta=f"{spoiled_accuracy - accuracy:+.1%}")
+
+
 probe = copy.deepcopy(model)
 single = data.normalise(sample.images[:1], sample.mean, sample.std)
-with torch.no_grad():
-    eval_scores = torch.softmax(probe.eval()(single), 1)[0]
-    train_scores = torch.softmax(probe.train()(single), 1)[0]   # copy: the shared model's statistics are untouched
-probe.eval()
-shift = st.slider("Spoil the running means: add this to every BN layer's running mean", 0.0, 3.0, 1.0, 0.25,
-                  key="bn_spoil")
-spoiled = copy.deepcopy(model)
-for module in spoiled.modules():
-    if isinstance(module, torch.nn.BatchNorm2d):
-        module.running_mean += shift
-columns = st.columns(3)
-columns[0].metric("One image, eval mode: confidence in the right class",
-                  f"{eval_scores[int(sample.labels[0])]:.1%}")
-columns[1].metric("The same image alone in train mode", f"{train_scores[int(sample.labels[0])]:.1%}")
-columns[2].metric(f"Accuracy on 1,000 test images with running means + {shift:g}",
-                  f"{evaluate(spoiled, sample):.1%}", delta=f"{evaluate(spoiled, sample) - evaluate(model, sample):+.1%}")
+if norms:
+    train_and_eval_mode()
 
 # --- Which axes ----------------------------------------------------------------------------------
 st.subheader("BatchNorm, LayerNorm, InstanceNorm, GroupNorm: what is averaged")

@@ -4,7 +4,7 @@ import streamlit as st
 import torch
 from torch.nn import functional as F
 
-from models import data
+from models import anatomy, data
 from models.convolution import (
     KERNEL_PRESETS,
     ConvSettingError,
@@ -12,13 +12,15 @@ from models.convolution import (
     convolve,
     fc_parameters,
     output_size,
+    unseen_pixels,
+    unseen_positions,
     window,
 )
 from models.inputs import to_tensor
-from models.probes import relu_maps
 from ui import models as ui_models
 from ui.inputs import input_sources, pick_image
 from ui.presenter import carried_table, carry_table, teaching
+from ui.text import plain
 from viz.convolution import filling_output, number_grid
 from viz.feature_maps import image_with_patch
 
@@ -33,7 +35,10 @@ teaching(
 )
 
 model, metadata = ui_models.require("mnist")
-first_conv = model.conv1[0].weight.detach()   # the GAP net's first layer: 8 learned 3x3 kernels
+net_name = plain(ui_models.current_entry("mnist").label, 60)
+first = anatomy.first_conv(model)
+# The chosen net's first layer: its learned kernels (one input channel for MNIST).
+first_conv = anatomy.weight(model, first.name) if first is not None and first.in_channels == 1 else None
 
 # --- Input and kernel ------------------------------------------------------------------------
 source = st.radio("Input", input_sources("mnist"), horizontal=True, key="cv_source")
@@ -44,11 +49,14 @@ image, description = picked
 
 kernel_col, settings_col = st.columns([1, 1], gap="large")
 with kernel_col:
-    kernel_names = [f"learned: GAP net conv1, filter {i}" for i in range(first_conv.shape[0])]
-    kernel_names += list(KERNEL_PRESETS) + ["type your own"]
-    kernel_name = st.selectbox("Kernel", kernel_names, index=len(first_conv), key="cv_kernel")
-    if kernel_name.startswith("learned"):
-        kernel = first_conv[int(kernel_name.rsplit(" ", 1)[1]), 0].double()
+    learned = [] if first_conv is None else [f"learned: {first.name}, filter {i}" for i in range(first_conv.shape[0])]
+    kernel_names = learned + list(KERNEL_PRESETS) + ["type your own"]
+    kernel_name = st.selectbox("Kernel", kernel_names, index=len(learned), key="cv_kernel")
+    if first_conv is None:
+        st.caption(f"The chosen net ({net_name}) has no convolution on the image itself, so there are no "
+                   "learned kernels to try.")
+    if kernel_name in learned:
+        kernel = first_conv[learned.index(kernel_name), 0].double()
     elif kernel_name == "type your own":
         start, editor_key = carried_table("cv_weights", "cv_typed", np.zeros((3, 3)))
         typed = st.data_editor(pd.DataFrame(start, columns=["0", "1", "2"]), key=editor_key, hide_index=True)
@@ -85,8 +93,12 @@ st.markdown(
     f"/ {stride}⌋ + 1 = **{out_size}**  ·  `F.conv2d` gives **{torch_size}** "
     + ("✓" if torch_size == out_size else "✗")
 )
-if stride > dilation * (k - 1) + 1:
-    st.info(f"The stride ({stride}) is larger than the kernel's span: some pixels are never seen.")
+never_seen = unseen_pixels(size, k, stride, padding, dilation)
+if never_seen:
+    rows_missed = unseen_positions(size, k, stride, padding, dilation)
+    shown = ", ".join(map(str, rows_missed[:8])) + (", …" if len(rows_missed) > 8 else "")
+    st.warning(f"{never_seen:,} of the {size * size:,} input pixels are never seen by any window position: every "
+               f"pixel in row or column {shown}. The output knows nothing about them.")
 
 # --- The window at one position -----------------------------------------------------------------
 output = convolve(pixels, kernel[None, None], torch.tensor([bias], dtype=torch.float64),
@@ -119,62 +131,75 @@ st.markdown(
     "channel. The output at a position is the sum over *all* channels of all products. Four such "
     "kernels (a 3×3×3×4 weight tensor) give four output channels."
 )
-try:
-    cifar = data.load("cifar10", train=False)
-except data.DataError as error:
-    st.warning(f"The CIFAR-10 test set is not available here, so this part is skipped. {error}")
-else:
-    mc_left, mc_right = st.columns([1, 2], gap="large")
-    with mc_left:
-        index = st.number_input("CIFAR-10 test image", 0, len(cifar) - 1, 7, key="cv_cifar_index")
-        colour = cifar.images[int(index)].double() / 255           # (3, 32, 32)
-        weights = torch.randn(4, 3, 3, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-        out_channel = st.selectbox("Output channel (one of the 4 kernels)", range(4), key="cv_out_channel")
-        mc_row = st.slider("Row", 0, 29, 12, key="cv_mc_row")
-        mc_col = st.slider("Column", 0, 29, 12, key="cv_mc_col")
-        st.image(cifar.images[int(index)].permute(1, 2, 0).numpy(), width=160,
-                 caption=f"labelled {cifar.classes[int(cifar.labels[int(index)])]}")
-    spot = window(colour, weights[out_channel], 0.0, mc_row, mc_col)
-    with mc_right:
-        channel_cols = st.columns(3)
-        for channel, name in enumerate(("red", "green", "blue")):
-            channel_cols[channel].plotly_chart(
-                number_grid(spot.products[channel].numpy(), f"{name}: products, sum {spot.channel_sums[channel]:.3f}"),
-                width="stretch")
-        torch_value = F.conv2d(colour[None], weights)[0, out_channel, mc_row, mc_col].item()
-        st.markdown(
-            " + ".join(f"{s:.3f}" for s in spot.channel_sums.tolist())
-            + f" = **{spot.total:.3f}** (output channel {out_channel} at ({mc_row}, {mc_col}); "
-            f"`F.conv2d` gives {torch_value:.3f})"
-        )
-        st.caption("These 4 kernels are random (seeded): the point is the arithmetic.")
+cifar = data.test_images("cifar10")
+mc_left, mc_right = st.columns([1, 2], gap="large")
+with mc_left:
+    index = st.number_input("CIFAR-10 test image", 0, len(cifar) - 1, 7, key="cv_cifar_index")
+    colour = cifar.images[int(index)].double() / 255           # (3, 32, 32)
+    weights = torch.randn(4, 3, 3, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    out_channel = st.selectbox("Output channel (one of the 4 kernels)", range(4), key="cv_out_channel")
+    mc_row = st.slider("Row", 0, 29, 12, key="cv_mc_row")
+    mc_col = st.slider("Column", 0, 29, 12, key="cv_mc_col")
+    st.image(cifar.images[int(index)].permute(1, 2, 0).numpy(), width=160,
+             caption=f"labelled {cifar.classes[int(cifar.labels[int(index)])]}, from {cifar.source}")
+spot = window(colour, weights[out_channel], 0.0, mc_row, mc_col)
+with mc_right:
+    channel_cols = st.columns(3)
+    for channel, name in enumerate(("red", "green", "blue")):
+        channel_cols[channel].plotly_chart(
+            number_grid(spot.products[channel].numpy(), f"{name}: products, sum {spot.channel_sums[channel]:.3f}"),
+            width="stretch")
+    torch_value = F.conv2d(colour[None], weights)[0, out_channel, mc_row, mc_col].item()
+    st.markdown(
+        " + ".join(f"{s:.3f}" for s in spot.channel_sums.tolist())
+        + f" = **{spot.total:.3f}** (output channel {out_channel} at ({mc_row}, {mc_col}); "
+        f"`F.conv2d` gives {torch_value:.3f})"
+    )
+    st.caption("These 4 kernels are random (seeded): the point is the arithmetic.")
 
 # --- 1x1 convolution -----------------------------------------------------------------------------
 st.subheader("1×1 convolution: a weighted sum of channels")
 st.markdown(
     "A 1×1 kernel looks at one pixel, but through *all* channels: each output channel is a "
-    "weighted sum of the input channels at the same pixel. The GAP net uses one after its "
-    "max-pooling to squeeze 16 channels into 8 — here it is, on your input."
+    "weighted sum of the input channels at the same pixel. The course's GAP net uses one after its "
+    "max-pooling to squeeze 16 channels into 8, and another at the end to turn 16 channels into ten "
+    "class maps."
 )
-transition = model.transition[1]
-maps = [m for m in relu_maps(model, to_tensor(image, metadata["mean"], metadata["std"])) if m.name == "conv2.2"][0]
-pooled = F.max_pool2d(maps.post[None], 2)[0].double()                     # (16, 12, 12): its input
-mix_weights = transition.weight.detach()[:, :, 0, 0].double()                # (8, 16)
-one_left, one_right = st.columns([1, 2], gap="large")
-with one_left:
-    mix_channel = st.selectbox("Output channel", range(mix_weights.shape[0]), key="cv_mix_channel")
-    pixel_row = st.slider("Pixel row", 0, pooled.shape[1] - 1, 6, key="cv_mix_row")
-    pixel_col = st.slider("Pixel column", 0, pooled.shape[2] - 1, 6, key="cv_mix_col")
-with one_right:
-    values = pooled[:, pixel_row, pixel_col]
-    terms = mix_weights[mix_channel] * values
-    st.dataframe(pd.DataFrame({
-        "input channel": range(len(values)), "value at the pixel": values.numpy().round(3),
-        "1×1 weight": mix_weights[mix_channel].numpy().round(3), "product": terms.numpy().round(3),
-    }), hide_index=True, height=240, width="stretch")
-    real = transition(pooled[None].float())[0, mix_channel, pixel_row, pixel_col].item()
-    st.markdown(f"Sum of the 16 products = **{terms.sum():.3f}** — the layer itself computes {real:.3f}. "
-                f"16 channels × 12×12 in, 8 channels × 12×12 out, with only 16 × 8 = 128 weights.")
+def show_channel_mix(mix: anatomy.ConvLayer) -> None:
+    """One output pixel of a 1x1 convolution as its sum of products, beside the layer's own answer."""
+    layer = anatomy.module(model, mix.name)
+    inputs = anatomy.layer_input(model, mix.name, to_tensor(image, metadata["mean"], metadata["std"]))[0].double()
+    weights = layer.weight.detach()[:, :, 0, 0].double()                    # (out, in)
+    bias = layer.bias.detach().double() if layer.bias is not None else torch.zeros(mix.out_channels, dtype=torch.float64)
+    channels, rows, cols = inputs.shape
+    st.caption(f"Here: layer {mix.name} of the chosen net ({net_name}), {mix.in_channels} channels in, "
+               f"{mix.out_channels} out, on your input.")
+    left, right = st.columns([1, 2], gap="large")
+    with left:
+        out_channel = st.selectbox("Output channel", range(mix.out_channels), key="cv_mix_channel")
+        row = st.slider("Pixel row", 0, rows - 1, min(6, rows - 1), key="cv_mix_row")
+        col = st.slider("Pixel column", 0, cols - 1, min(6, cols - 1), key="cv_mix_col")
+    with right:
+        values = inputs[:, row, col]
+        terms = weights[out_channel] * values
+        st.dataframe(pd.DataFrame({
+            "input channel": range(channels), "value at the pixel": values.numpy().round(3),
+            "1×1 weight": weights[out_channel].numpy().round(3), "product": terms.numpy().round(3),
+        }), hide_index=True, height=240, width="stretch")
+        real = layer(inputs[None].float())[0, out_channel, row, col].item()
+        with_bias = f" + bias {bias[out_channel]:.3f}" if layer.bias is not None else ""
+        st.markdown(f"Sum of the {channels} products{with_bias} = **{terms.sum() + bias[out_channel]:.3f}** — the "
+                    f"layer itself computes {real:.3f}. {channels} channels × {rows}×{cols} in, "
+                    f"{mix.out_channels} channels × {rows}×{cols} out, with only {channels} × {mix.out_channels} = "
+                    f"{channels * mix.out_channels:,} weights.")
+
+
+mixes = anatomy.channel_mixes(model)
+if mixes:
+    show_channel_mix(mixes[0])
+else:
+    st.info(f"The chosen net ({net_name}) has no 1×1 convolution. Choose the course's GAP net in the sidebar "
+            "to see one at work.")
 
 # --- Parameters ------------------------------------------------------------------------------------
 st.subheader("How many parameters?")

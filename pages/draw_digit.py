@@ -4,9 +4,10 @@ from streamlit_drawable_canvas import st_canvas
 
 from models import data
 from models.inference import predict
-from models.inputs import InputError, ink_from_canvas, mnist_digit
+from models.inputs import InputError, canvas_image, ink_from_canvas, mnist_digit
 from ui import models as ui_models
 from ui.inputs import input_sources, pick_image
+from ui.scenes import DrawingError, checked_drawing
 from ui.your_digit import set_your_digit
 from ui.presenter import teaching
 from viz.charts import class_bars, grey_image
@@ -39,11 +40,12 @@ with left:
             initial_drawing=st.session_state.get("digit_drawing"),   # redrawn after a page switch
             key=f"digit_canvas_{version}",
         )
-        if canvas is not None and canvas.image_data is not None:
-            st.session_state["digit_drawing"] = canvas.json_data
+        if canvas is not None and canvas.image_bytes is not None:
             try:
-                st.session_state["drawn_digit"] = mnist_digit(ink_from_canvas(canvas.image_data))
-            except InputError as error:
+                pixels = canvas_image(canvas.image_bytes)   # size-checked before it is decoded
+                st.session_state["drawn_digit"] = mnist_digit(ink_from_canvas(pixels))
+                st.session_state["digit_drawing"] = checked_drawing(canvas.json_data)
+            except (InputError, DrawingError) as error:
                 st.error(str(error))
         # A canvas redrawn from `digit_drawing` sends no image until the next stroke: until
         # then the digit it showed before stands.

@@ -1,10 +1,11 @@
 import numpy as np
 import pandas as pd
 import streamlit as st
+import torch
 
 from models import imagenet
 from models.checkpoints import CheckpointError
-from models.gradcam import gradcam, gradcam_layers, gradcams, guided_gradcam, randomized_copy
+from models.gradcam import gradcam, gradcam_layers, gradcams, guided_gradcam, randomized_copy, rank_correlation
 from models.inference import predict
 from models.inputs import to_tensor
 from ui import models as ui_models
@@ -13,6 +14,7 @@ from ui.presenter import teaching
 from viz.gradcam import as_rgb, overlay, picture_row
 
 LAYERS_IN_ROW = 5
+SAME_MAP = 0.5    # rank correlation from which the trained and the scrambled net's maps count as alike
 
 st.title("Grad-CAM: where does the net look?")
 teaching(
@@ -41,7 +43,8 @@ if imagenet.available():
 net_col, source_col = st.columns([1, 2])
 dataset = dataset_names[net_col.radio("Net", list(dataset_names), horizontal=True, key="gc_dataset")]
 if not imagenet.available():
-    net_col.caption(f"ImageNet ResNet-18 (any photo) is not on this machine. {imagenet.how_to_get()}")
+    net_col.caption("A ResNet-18 trained on ImageNet (it knows 1,000 kinds of things in any photo) would appear "
+                    "here once your teacher adds its weights to this machine; the README says how.")
 if dataset == "imagenet":
     try:
         model, metadata = imagenet_resnet18()
@@ -123,5 +126,13 @@ st.plotly_chart(picture_row(
     [overlay(image, trained_map, opacity), overlay(image, random_map, opacity)],
     ["trained net", "same net, weights re-initialised"], height=260,
 ), width="stretch")
+alike = rank_correlation(torch.from_numpy(trained_map), torch.from_numpy(random_map))
+if alike < SAME_MAP:
+    verdict = (f"Here the two maps differ (rank correlation {alike:.2f}, where 1 would mean the same order of "
+               "pixels): the map depends on what the net learned, so the check passes.")
+else:
+    verdict = (f"Here the two maps are alike (rank correlation {alike:.2f}, where 1 would mean the same order of "
+               "pixels): at this layer the map follows the picture itself more than what the net learned, so the "
+               "check fails — do not read much into this map. Try a later layer or another image.")
 st.caption("Adebayo et al. (2018): an explanation that looks the same for a net with random "
-           "weights explains the image, not the net. Grad-CAM passes: the right-hand map changes.")
+           f"weights explains the image, not the net. {verdict}")

@@ -1,6 +1,9 @@
 import streamlit as st
 
-from ui.presenter import teaching
+from models import data
+from ui import join, teacher
+from ui import models as ui_models
+from ui.presenter import presenting, teaching
 
 st.title("CNN Lab")
 teaching(
@@ -9,6 +12,36 @@ teaching(
     "(you can switch) and where training runs.",
     "How does a convolutional network see?",
 )
+
+# --- What this class can do now, and what a teacher may add ----------------------------------------
+entries = ui_models.catalogue()[0]
+models_here = {title: sum(e.dataset == dataset for e in entries) for dataset, title in ui_models.DATASET_TITLES.items()}
+full = {name: data.full_data_present(name) for name in ("mnist", "cifar10")}
+models_text = ", ".join(f"{n} {title} model{'s' if n != 1 else ''}" for title, n in models_here.items())
+status, code = st.columns([3, 1], gap="large")
+with status:
+    st.markdown(
+        f"**Ready now:** {models_text}; "
+        + ("the full MNIST and CIFAR-10 sets are here, so every page can train."
+           if all(full.values()) else
+           "pages show and probe images from "
+           + " and ".join(("the full " if full[n] else "the shipped 1,000-image sample of the ") + data.TITLES[n]
+                          + " test set" for n in full) + "."))
+    missing = [data.TITLES[n] for n, present in full.items() if not present]
+    todo = []
+    if missing:
+        todo.append(f"to train in class, add the full {' and '.join(missing)} data: `python -m models.data --download` "
+                    f"on a machine with internet fills `{data.data_root()}` (or set `CNN_LAB_DATA` to a folder that has "
+                    "them)")
+    if teacher.configured_key() is None:
+        todo.append("to keep training and saving for yourself, start the app with a teacher key: "
+                    "`CNN_LAB_TEACHER_KEY=<a long secret> streamlit run app.py`")
+    if todo:
+        st.markdown("**You may want** " + "; ".join(todo) + ".")
+with code:
+    url = join.class_url()
+    st.markdown(f"**Students open** `{url}`")
+    join.show_qr(url, 420 if presenting() else 200)
 
 SECTIONS = {
     "Start": [
@@ -43,6 +76,20 @@ SECTIONS = {
          "two upsamplers."),
     ],
     "Training dynamics": [
+        ("pages/initialisation.py", "Inputs and initialisation", ":material/start:",
+         "Where MNIST's 0.1307 and 0.3081 come from, measured on the data, and a run without them; how "
+         "far the activations spread layer by layer under zero, too small, Xavier, He and too large "
+         "initial weights; why kernels that start equal stay equal."),
+        ("pages/activations.py", "Activation functions", ":material/show_chart:",
+         "ReLU, Leaky ReLU, PReLU, ELU, Swish, sigmoid and tanh with their derivatives; the GAP net "
+         "trained with each; and the net with no non-linearity, read off as the linear classifier it is."),
+        ("pages/learning_rate.py", "Learning rate and batch size", ":material/speed:",
+         "The same net at four learning rates, from crawling to NaN; the learning-rate range test; the "
+         "one-cycle schedule; batch sizes from 8 to 512, with and without scaling the learning rate."),
+        ("pages/overfitting.py", "Overfitting and regularisation", ":material/difference:",
+         "Train on 1,000 images and watch training and held-out accuracy part; dropout, weight decay, "
+         "augmentation and Cutout against the gap, and where early stopping would stop; dropout in "
+         "numbers; augmented samples from the training loop's own functions."),
         ("pages/batch_norm.py", "Batch norm", ":material/stacked_line_chart:",
          "Train the same net with and without BatchNorm side by side and watch what each layer "
          "receives drift (or not); train vs eval mode; what BatchNorm, LayerNorm, InstanceNorm and "

@@ -5,18 +5,19 @@ import torch
 import torchvision
 
 from models import build, data, imagenet
+from models.convolution import ConvSettingError
 from models.kernels import (
+    course_table,
     crop,
     kernel_tiles,
     maximise_activation,
-    size_table,
-    teaching_net,
     top_patches,
     unit_activations,
 )
 from models.receptive_field import receptive_fields
 from ui import models as ui_models
 from ui.presenter import teaching
+from ui.text import plain
 from viz.kernels import tile_grid
 
 st.title("Kernels: 3×3, 7×7, 11×11")
@@ -57,7 +58,8 @@ else:
     if entry is not None:
         before, after = first_conv(ui_models.load_initial(entry)), first_conv(ui_models.load(entry)[0])
         note = ("Each tile shows a kernel's weights on the red, green and blue input channels, one scale per layer. "
-                f"This net ({ui_models.describe(entry)} on the CIFAR-10 test set) was trained {entry.trained_on}.")
+                f"This net ({plain(ui_models.describe(entry))} on the CIFAR-10 test set) was trained "
+                f"{plain(entry.trained_on)}.")
     else:
         torch.manual_seed(0)
         before = first_conv(build("cifar-resnet", depth=20, stem_kernel=stem))
@@ -92,15 +94,11 @@ target = st.radio("Receptive field", list(chosen_layers), horizontal=True, key="
 layer = chosen_layers[target]
 channels = fields[layer].out_shape[0]
 channel = st.selectbox("Channel", range(channels), key=f"kn_channel_{layer}")
-try:
-    test_set = data.load("mnist", train=False)
-except data.DataError as error:
-    st.error(f"The MNIST test set is not available here. {error}")
-    st.stop()
+test_set = data.test_images("mnist")
 
 
 @st.cache_data(show_spinner="Finding the strongest patches…", max_entries=16)
-def strongest(_model, model_key: int, layer: str, channel: int, count: int = 2000, k: int = 8):
+def strongest(_model, model_key: int, layer: str, channel: int, count: int, k: int = 8):
     images = data.normalise(test_set.images[:count], metadata["mean"], metadata["std"])
     activations = unit_activations(_model, layer, images)
     field = fields[layer].field
@@ -115,28 +113,54 @@ def dream(_model, model_key: int, layer: str, channel: int):
     return image[0].numpy(), reached
 
 
-patches, dataset_best = strongest(model, id(model), layer, channel)
+searched = min(2000, len(test_set))
+patches, dataset_best = strongest(model, id(model), layer, channel, searched)
 dreamed, reached = dream(model, id(model), layer, channel)
 left, right = st.columns([3, 1], gap="large")
 left.plotly_chart(tile_grid(patches, f"The 8 test digits that excite {layer}, channel {channel} most "
                             "(each cropped to the unit's receptive field)", signed=False, tile_px=90), width="stretch")
 right.plotly_chart(tile_grid(dreamed[None], "activation maximisation", columns=1, tile_px=200), width="stretch")
 verdict = ("above" if reached > dataset_best else "not above")
-right.caption(f"Its mean activation: {reached:.2f}, {verdict} the best of 2,000 test digits ({dataset_best:.2f}).")
+right.caption(f"Its mean activation: {reached:.2f}, {verdict} the best of {searched:,} test digits ({dataset_best:.2f}).")
+st.caption(f"Test digits from {test_set.source}.")
 
 # --- The course's table ---------------------------------------------------------------------------------
 st.subheader("Receptive fields of the course's 400×400 network")
-st.markdown("3×3 convolutions with 32, 64, 128, 256, 512 kernels, then max-pooling and a 1×1 transition: "
-            "the table comes from the same receptive-field code that measures the real nets above.")
+st.markdown("3×3 convolutions with 32, 64, 128, 256, 512 kernels, then max-pooling and a 1×1 transition. "
+            "The sizes and fields follow from each layer's kernel and stride alone — the same arithmetic "
+            "that measures the real nets above (and a test holds the two equal).")
 settings = st.columns(3)
 side = settings[0].number_input("Input side", 16, 1024, 400, key="kn_side")
 depth = settings[1].slider("3×3 layers", 1, 10, 5, key="kn_depth")
 pool_at = settings[2].slider("Max-pool after layer", 1, depth, min(5, depth), key="kn_pool")
-widths = [min(32 * 2**i, 512) for i in range(depth)]
-try:
-    rows = size_table(teaching_net(widths, pool_after=(pool_at,)), (3, int(side), int(side)))
-except RuntimeError:
+
+
+@st.cache_data(max_entries=64)
+def table(depth: int, pool_at: int, side: int) -> list[dict] | None:
+    widths = [min(32 * 2**i, 512) for i in range(depth)]
+    try:
+        return course_table(widths, (pool_at,), side)
+    except ConvSettingError:
+        return None
+
+
+rows = table(int(depth), int(pool_at), int(side))
+if rows is None:
     st.error(f"A {side}×{side} input is too small for {depth} unpadded 3×3 layers and a pooling: the "
              "feature map shrinks to nothing. Use a larger input or fewer layers.")
 else:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    pool = next((i for i, row in enumerate(rows) if row["kind"] == "MaxPool2d"), None)
+    if pool is not None:
+        before, at = rows[pool - 1], rows[pool]
+        after = rows[pool + 2] if pool + 2 < len(rows) else None
+        doubled = at["course notes' rule"]
+        st.markdown(
+            f"**Two ways to count.** The course notes double the field at the pooling ({before['receptive field']} → "
+            f"{doubled}) and then add 2 per 3×3. The arithmetic above adds one step at the pooling "
+            f"({before['receptive field']} → {at['receptive field']}), but from there on neighbouring units are "
+            f"{at['jump']} pixels apart, so every 3×3 adds {2 * at['jump']} pixels"
+            + (f" ({at['receptive field']} → {after['receptive field']})" if after else "")
+            + ". The notes' numbers jump at each pooling; the arithmetic grows faster after it. Both describe "
+            "the same idea — pooling makes every later layer see much more — and the arithmetic is the one a "
+            "gradient measures (Feature maps page).")

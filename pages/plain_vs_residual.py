@@ -6,6 +6,7 @@ import streamlit as st
 import torch
 
 from models import data
+from models.lab import load_for_training
 from models.residual_study import NETS, TITLES, gradient_norms_at_init, load_runs
 from models.resnet import cifar_resnet
 from models.train import RECIPES, default_device, train
@@ -96,14 +97,9 @@ depth = st.select_slider("Depth", [20, 56, 110], 56, key="pr_depth")
 
 @st.cache_data(show_spinner="Back-propagating one batch through both nets…")
 def init_gradients(depth: int) -> tuple[dict[str, list[float]], str]:
-    try:
-        test_set = data.load("cifar10", train=False)
-        images = data.normalise(test_set.images[:128], test_set.mean, test_set.std)
-        labels, source = test_set.labels[:128], "128 CIFAR-10 test images"
-    except data.DataError:
-        generator = torch.Generator().manual_seed(0)
-        images = torch.randn(128, 3, 32, 32, generator=generator)
-        labels, source = torch.randint(0, 10, (128,), generator=generator), "128 random images (CIFAR-10 is not here)"
+    test_set = data.test_images("cifar10")
+    images = data.normalise(test_set.images[:128], test_set.mean, test_set.std)
+    labels, source = test_set.labels[:128], f"the first 128 images of {test_set.source}"
     norms = {f"{kind}-{depth}": [n for name, n in gradient_norms_at_init(depth, residual, images, labels)
                                  if name != "fc"]
              for kind, residual in [("plain", False), ("ResNet", True)]}
@@ -135,12 +131,12 @@ st.caption(f"With the shipped runs' settings: batch size {recipe.batch_size}, pe
 
 
 def rerun_job(name: str, epochs: int, images: int):
-    train_set = data.subset(data.load("cifar10", train=True), images)
-    test_set = data.load("cifar10", train=False)
     depth, residual = NETS[name]
     config = replace(recipe, epochs=epochs, batch_size=min(recipe.batch_size, images // 4))
 
     def job(ctx):
+        full_train, test_set = load_for_training("cifar10", ctx.report)
+        train_set = data.subset(full_train, images)
         torch.manual_seed(config.seed)
         net = cifar_resnet(depth, residual=residual)
         history = []
@@ -151,17 +147,13 @@ def rerun_job(name: str, epochs: int, images: int):
                                 "test_accuracy": p.test_accuracy})
             ctx.report(fraction=p.step / p.total_steps, epoch=p.epoch, loss=p.loss, history=list(history))
 
-        result = train(net, train_set, test_set, config, on_progress=progress, stop=ctx.stop_event)
+        result = train(net, train_set, test_set, config, on_progress=progress, stop=ctx.stop)
         return {"name": name, "history": result.history, "seconds": result.seconds, "device": result.device}
     return job
 
 
-if st.button("Train it", key="pr_train", icon=":material/play_arrow:"):
-    try:
-        jobs.start("pr_job", f"{TITLES[net_name]}, {epochs} epochs on {images:,} images",
-                   rerun_job(net_name, int(epochs), int(images)))
-    except data.DataError as error:
-        st.error(f"CIFAR-10 is not available here. {error}")
+jobs.train_button("pr", "Train it", f"{TITLES[net_name]}, {epochs} epochs on {images:,} images",
+                  lambda: rerun_job(net_name, int(epochs), int(images)), needs=["cifar10"])
 
 
 def show_rerun(run: dict) -> None:
@@ -180,4 +172,4 @@ def show_rerun(run: dict) -> None:
                                  dashed=[name for name in series if "shipped" in name]), width="stretch")
 
 
-jobs.follow("pr_job", show_rerun, lambda p: f"epoch {p.get('epoch', 1)} · loss {p.get('loss', float('nan')):.3f}")
+jobs.follow("pr", show_rerun, lambda p: f"epoch {p.get('epoch', 1)} · loss {p.get('loss', float('nan')):.3f}")

@@ -30,14 +30,11 @@ if source == "Your digit":
     base_scores = predict(model, drawn["image"], metadata).scores
     origin = f"the net's scores for {drawn['source']}"
 elif source == "An MNIST test image":
-    try:
-        test_set = data.load("mnist", train=False)
-    except data.DataError as error:
-        st.error(f"The MNIST test set is not available here. {error}")
-        st.stop()
+    test_set = data.test_images("mnist")
     index = index_col.number_input("Test image number", 0, len(test_set) - 1, 0, key="softmax_index")
     base_scores = predict(model, test_set.images[int(index), 0].numpy(), metadata).scores
-    origin = f"the net's scores for MNIST test image {index} (labelled {classes[int(test_set.labels[int(index)])]})"
+    origin = (f"the net's scores for image {index} (labelled {classes[int(test_set.labels[int(index)])]}) "
+              f"of {test_set.source}")
 else:
     base_scores = np.array([1.0, -0.5, 0.2, 3.0, -1.0, 0.0, 0.5, 2.0, -2.0, 1.5])
     origin = "scores typed in by hand"

@@ -14,6 +14,7 @@ from models.strides import (
     stride_peak_strength,
     transposed_overlap,
 )
+from models.lab import load_for_training
 from models.train import default_device
 from models.upsampler import checkerboard_experiment
 from ui import jobs
@@ -78,12 +79,24 @@ up_controls, up_even, up_resize = st.columns([1, 1.2, 1.2], gap="medium")
 with up_controls:
     up_kernel = st.slider("Transposed kernel k", 1, 7, 3, key="sd_up_kernel")
     up_stride = st.slider("Transposed stride s", 1, 4, 2, key="sd_up_stride")
-    st.markdown("Each input pixel stamps a k×k copy of the kernel, s pixels apart. Where copies "
-                "overlap, values add up. " + (
-                    "k is a multiple of s here, so every pixel gets the same number of copies."
-                    if up_kernel % up_stride == 0 else
-                    "k is **not** a multiple of s, so some pixels get more copies: a checkerboard."))
 overlap = transposed_overlap(6, up_kernel, up_stride)
+border = up_kernel - 1            # output rows and columns that fewer copies reach, on each side
+inner = overlap[border : overlap.shape[0] - border, border : overlap.shape[1] - border]
+inner_counts = sorted(set(np.unique(inner).tolist()))
+all_counts = sorted(set(np.unique(overlap).tolist()))
+with up_controls:
+    if inner.size == 0:
+        evenness = "This 6×6 input is too small to have an inside away from the border."
+    elif len(inner_counts) == 1:
+        evenness = (f"Away from the border every output pixel gets the same {inner_counts[0]} cop"
+                    f"{'y' if inner_counts[0] == 1 else 'ies'} (k = {up_kernel} is a multiple of s = {up_stride})"
+                    + (f"; near the border fewer reach it: the grid shows {', '.join(map(str, all_counts))}."
+                       if len(all_counts) > 1 else "."))
+    else:
+        evenness = (f"Even away from the border the counts alternate between {', '.join(map(str, inner_counts))} "
+                    f"(k = {up_kernel} is **not** a multiple of s = {up_stride}): a checkerboard.")
+    st.markdown("Each input pixel stamps a k×k copy of the kernel, s pixels apart. Where copies "
+                "overlap, values add up. " + evenness)
 up_even.plotly_chart(number_grid(overlap, "Kernel copies per output pixel (all-ones)", decimals=0, height=320),
                      width="stretch")
 resized = torch.nn.functional.interpolate(torch.ones(1, 1, 6, 6), scale_factor=up_stride, mode="nearest")
@@ -136,10 +149,9 @@ st.markdown(
 
 
 def run_experiment(steps: int):
-    train_set, test_set = data.load("mnist", train=True), data.load("mnist", train=False)
-
     def job(ctx):
-        return checkerboard_experiment(train_set, test_set, steps, default_device(), ctx.report, ctx.should_stop)
+        train_set, test_set = load_for_training("mnist", ctx.report)
+        return checkerboard_experiment(train_set, test_set, steps, default_device(), ctx.report, ctx.stop)
     return job
 
 
@@ -162,12 +174,9 @@ def show_results(results: dict) -> None:
 
 
 steps = st.select_slider("Training steps", [50, 100, 200, 400], 100, key="sd_steps")
-if st.button("Train both", key="sd_train"):
-    try:
-        jobs.start("sd_job", f"checkerboard upsamplers, {steps} steps", run_experiment(steps))
-    except data.DataError as error:
-        st.error(f"The MNIST data is not available here. {error}")
-if "sd_job" not in st.session_state:
+jobs.train_button("sd", "Train both", f"checkerboard upsamplers, {steps} steps", lambda: run_experiment(steps),
+                  needs=["mnist"])
+if jobs.find("sd") is None:
     st.info(f"Press **Train both** to run {steps} steps for each net (on a 2-core CPU about a second per "
             "10 steps; on a GPU, much less).")
-jobs.follow("sd_job", show_results, lambda p: f"{p.get('mode', 'starting')}: step {p.get('step', 0)}")
+jobs.follow("sd", show_results, lambda p: f"{p.get('mode', 'starting')}: step {p.get('step', 0)}")

@@ -81,7 +81,7 @@ def test_stop_keeps_the_history_so_far(small_mnist):
             stop.set()
 
     history = train_twins(TWINS[0], train_set, test_set, steps=1000, record_every=10, report=report,
-                          should_stop=stop.is_set, test_images=100)
+                          stop=stop, test_images=100)
     assert history.stopped and history.steps == [0, 10, 20]
     assert len(history.nets["with BN"].test_accuracy) == 3
 

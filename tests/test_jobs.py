@@ -14,7 +14,7 @@ def _wait(predicate, timeout=10.0):
 def _steps(n, pause=0.01):
     def run(ctx):
         for step in range(n):
-            if ctx.should_stop():
+            if ctx.stop.is_set():
                 return step
             ctx.report(step=step + 1)
             time.sleep(pause)
@@ -64,15 +64,34 @@ def test_a_queued_job_can_be_taken_off_the_queue():
     release.set()
 
 
-def test_a_job_whose_page_went_away_is_stopped():
+def test_a_job_lives_while_its_owner_is_connected_and_stops_after_the_grace_period():
     worker = Worker()
-    job = worker.submit("orphan", "a", _steps(10_000), heartbeat_timeout=0.3)
+    connected = threading.Event()
+    connected.set()
+    job = worker.submit("mine", "a", _steps(10_000), owner_connected=connected.is_set, grace=0.5)
     _wait(lambda: job.status == RUNNING)
-    for _ in range(5):            # the page polls for a while...
-        job.heartbeat()
-        time.sleep(0.1)
+    time.sleep(1.5)               # longer than the grace period, but the owner is still there
     assert job.status == RUNNING
-    _wait(lambda: job.status == STOPPED, timeout=3)   # ...then the tab is closed
+    connected.clear()             # every session of the owner closed...
+    time.sleep(0.3)
+    assert job.status == RUNNING  # ...within the grace period it goes on
+    _wait(lambda: job.status == STOPPED, timeout=5)
+    assert job.result < 10_000
+
+
+def test_a_new_run_in_a_slot_replaces_the_owners_earlier_one():
+    worker = Worker()
+    first = worker.submit("first", "a", _steps(10_000), slot="lab")
+    _wait(lambda: first.status == RUNNING)
+    other = worker.submit("other's", "b", _steps(1), slot="lab")
+    second = worker.submit("second", "a", _steps(1), slot="lab")
+    _wait(lambda: second.status == DONE)
+    assert first.status == STOPPED and other.status == DONE
+    assert worker.find("a", "lab") is second and worker.find("b", "lab") is other
+    third = worker.submit("third", "a", _steps(1), slot="lab")
+    _wait(lambda: third.status == DONE)
+    assert worker.get(second.id) is None           # a finished result is let go when replaced
+    assert [j.id for j in worker.jobs_of("a")] == [third.id]
 
 
 def test_a_failing_job_is_reported_and_the_worker_goes_on():

@@ -406,8 +406,8 @@ def test_gradcam_page_cifar_every_layer(data_available):
 def test_strides_experiment_can_be_stopped(data_available):
     at = run("pages/strides.py", sd_steps=400)
     at.button(key="sd_train").click().run()
-    _run_until(at, lambda at: any(b.key == "sd_job_stop" for b in at.button))
-    at.button(key="sd_job_stop").click().run()
+    _run_until(at, lambda at: any(b.key == "sd_stop" for b in at.button))
+    at.button(key="sd_stop").click().run()
     _run_until(at, lambda at: any("stopped before it finished" in w.value for w in at.warning))
 
 
@@ -556,7 +556,7 @@ def test_with_a_teacher_key_students_cannot_start_training(monkeypatch):
     at = run("pages/strides.py", sd_steps=50)
     at.button(key="sd_train").click().run()
     assert any("for the teacher" in i.value for i in at.info)
-    assert "sd_job" not in at.session_state and len(worker()._jobs) == before
+    assert len(worker()._jobs) == before
 
 
 def _unlock_script():
@@ -580,11 +580,12 @@ def test_the_teacher_unlocks_with_the_key_and_can_train(monkeypatch, data_availa
     at.sidebar.button(key="teacher_unlock").click().run()
     assert at.markdown[-1].value == "teacher: True"
     teacher_page = run("pages/strides.py", sd_steps=50, teacher_unlocked=True)
-    teacher_page.button(key="sd_train").click().run()
-    assert "sd_job" in teacher_page.session_state
     from models.jobs import worker
 
-    assert re.fullmatch(r"teacher #[0-9a-f]{4}", worker().get(teacher_page.session_state["sd_job"]).owner)
+    before = set(worker()._jobs)
+    teacher_page.button(key="sd_train").click().run()
+    (started,) = [job for job_id, job in worker()._jobs.items() if job_id not in before]
+    assert re.fullmatch(r"teacher #[0-9a-f]{4}", started.owner_label) and started.slot == "sd"
     _run_until(teacher_page, lambda at: len([c for c in at.caption if "peak strength" in c.value]) == 2)
 
 
@@ -692,8 +693,8 @@ def test_lab_draws_live_curves_while_training_and_stops(monkeypatch, tmp_path, d
     monkeypatch.setenv("CNN_LAB_RUNS", str(tmp_path))
     at = run("pages/lab.py", lab_train_limit=16384, lab_epochs=5, lab_batch=64)
     at.button(key="lab_train").click().run()
-    _run_until(at, lambda at: "training loss" in _chart_titles(at) and any(b.key == "lab_job_stop" for b in at.button))
-    at.button(key="lab_job_stop").click().run()
+    _run_until(at, lambda at: "training loss" in _chart_titles(at) and any(b.key == "lab_stop" for b in at.button))
+    at.button(key="lab_stop").click().run()
     _run_until(at, lambda at: bool(at.success) or any("stopped" in w.value for w in at.warning))
 
 

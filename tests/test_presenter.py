@@ -8,7 +8,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from tests.shipped import ROOT
+from tests.shipped import ROOT, shown
 from ui.scenes import Lesson, Scene, lesson_from_json, to_query
 
 TIMEOUT = 90
@@ -60,7 +60,7 @@ def link_of(at: AppTest) -> dict:
 
 
 def warnings(at: AppTest) -> str:
-    return " ".join(w.value for w in at.warning)
+    return " ".join(shown(w.value) for w in at.warning)
 
 
 def test_a_link_reproduces_the_view_in_another_session(data_available):
@@ -245,7 +245,7 @@ def test_a_link_carries_the_net_built_in_the_lab(monkeypatch):
     at = open_page("lab")
     link = link_of(at)
     gap_net = json.loads(link["lab_layers"])["layers"]
-    assert gap_net == [dict(layer) for layer in PRESETS[at.selectbox(key="lab_preset").value]]
+    assert gap_net == [dict(layer) for layer in PRESETS[at.selectbox(key="lab_preset").value].layers]
 
     smaller = [dict(layer) for layer in gap_net]
     smaller[0]["out"] = 4   # the class's own change to the first layer

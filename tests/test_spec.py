@@ -21,21 +21,66 @@ def test_the_gap_preset_is_the_course_net():
     net = build(GAP_PRESET, MNIST)
     assert net(torch.zeros(2, *MNIST)).shape == (2, 10)
     reference = GapMnistNet(batch_norm=True)
-    # the preset's convs carry biases the class leaves out before BN; otherwise the same layers
-    biases = sum(m.out_channels for m in net.modules() if isinstance(m, torch.nn.Conv2d))
-    assert count_parameters(net) - biases == count_parameters(reference) - reference.classifier.out_channels
+    # the same layers, parameter for parameter (no bias in front of a batch norm)
+    assert count_parameters(net) == count_parameters(reference) == 9_762
+    assert [tuple(p.shape) for p in net.parameters()] == [tuple(p.shape) for p in reference.parameters()]
     assert sum(row["parameters"] for row in describe(GAP_PRESET, MNIST)) == count_parameters(net)
 
 
+def test_the_resnet_preset_is_the_shipped_resnet20():
+    from models import build
+    from models.spec import RESNET20_PRESET
+
+    net, reference = build_spec_net(RESNET20_PRESET), build("cifar-resnet", depth=20)
+    assert count_parameters(net) == count_parameters(reference) == 269_722
+    assert [tuple(p.shape) for p in net.parameters()] == [tuple(p.shape) for p in reference.parameters()]
+
+
+def build_spec_net(layers):
+    return build(layers, (3, 32, 32))
+
+
+@pytest.mark.parametrize("layer, words", [
+    ({"type": "conv", "out": 2048, "kernel": 3}, "out is 2,048; this classroom allows up to 512"),
+    ({"type": "conv", "out": 8, "kernel": 31}, "kernel is 31"),
+    ({"type": "conv", "out": 8, "kernel": 3, "padding": 500}, "padding is 500"),
+    ({"type": "conv", "out": "<b>8</b>", "kernel": 3}, "out must be a number"),
+    ({"type": "conv", "out": 8, "kernel": 3, "bias": "yes"}, "bias must be true or false"),
+    ({"type": "conv", "out": 8, "kernel": 3, "style": "x"}, "has no setting “style”"),
+    ({"type": "conv", "out": 8.5, "kernel": 3}, "out must be a whole number"),
+])
+def test_the_classroom_budget_is_checked_before_anything_is_built(layer, words, monkeypatch):
+    import models.spec as spec_module
+
+    monkeypatch.setattr(spec_module, "build", lambda *a: pytest.fail("built a net beyond the budget"))
+    messages = _messages([layer, {"type": "gap"}])
+    assert any(i == 0 and words in m for i, m in messages), messages
+
+
+def test_the_budget_bounds_parameters_activations_and_depth():
+    from models.spec import Limits
+
+    wide = [{"type": "conv", "out": 512, "kernel": 3, "padding": 1}] * 12 + [{"type": "gap"}]
+    (problem,) = check(wide, (3, 32, 32))
+    assert problem.index == 2 and "parameters here; this classroom allows up to 3,000,000" in problem.message
+    big_maps = [{"type": "conv", "out": 512, "kernel": 1}] * 40 + [{"type": "gap"}]
+    (problem,) = check(big_maps, (3, 32, 32), Limits(parameters=10**9))
+    assert "MB per image" in problem.message
+    assert "up to 80" in check([{"type": "relu"}] * 81, MNIST)[0].message
+    six = wide[:6] + [{"type": "conv", "out": 10, "kernel": 1}, {"type": "gap"}]
+    assert "parameters here" in check(six, (3, 32, 32))[0].message
+    assert check(six, (3, 32, 32), Limits().scaled(4)) == []   # a teacher may raise it
+
+
 @pytest.mark.parametrize("spec, index, words", [
-    ([{"type": "conv", "out": 8, "kernel": 30}, {"type": "gap"}], 0, "shrunk below the kernel"),
+    ([{"type": "conv", "out": 8, "kernel": 15, "dilation": 2}, {"type": "gap"}], 0, "shrunk below the kernel"),
     ([{"type": "conv", "out": 8}, {"type": "maxpool"}] * 5 + [{"type": "gap"}], 6, "shrunk below the kernel"),
     ([{"type": "conv", "out": 10, "kernel": 3}], 0, "ends in a feature map"),
     ([{"type": "conv", "out": 12}, {"type": "gap"}], 1, "12 outputs; there are only 10"),
     ([{"type": "conv", "out": 4}, {"type": "gap"}], 1, "4 outputs but there are 10"),
     ([{"type": "fc", "out": 32}, {"type": "conv", "out": 10}], 1, "already flattened"),
     ([{"type": "fc", "out": 32}, {"type": "bn"}, {"type": "fc", "out": 10}], 1, "expects a feature map"),
-    ([{"type": "pool"}], 0, "unknown layer type 'pool'"),
+    ([{"type": "pool"}], 0, "unknown layer type “pool”"),
     ([{"type": "conv", "kernel": 3}, {"type": "gap"}], 0, "missing setting 'out'"),
     ([{"type": "conv", "out": 0}, {"type": "gap"}], 0, "out must be at least 1"),
     ([{"type": "dropout", "p": 1.5}, {"type": "fc", "out": 10}], 0, "dropout p"),

@@ -1,3 +1,4 @@
+import math
 import threading
 
 import pytest
@@ -199,3 +200,13 @@ def test_a_few_steps_on_the_gpu(small_mnist):
     result = train(model, small_mnist[0], small_mnist[1], _config(device="cuda", epochs=1))
     assert result.device.startswith("cuda") and result.history[0]["test_accuracy"] > 0.2
     assert next(model.parameters()).device.type == "cuda"
+
+
+def test_a_diverging_run_stops_itself_and_says_so(small_mnist):
+    torch.manual_seed(0)
+    seen = []
+    result = train(build("gap-mnist"), small_mnist[0], small_mnist[1], _config(epochs=3, lr=1e6, report_every=2),
+                   seen.append)
+    assert result.diverged and not result.stopped
+    assert len(seen) < 3 * (len(small_mnist[0]) // 64) // 2    # it did not run on to the end
+    assert all(math.isfinite(loss) for _, loss in result.step_losses)

@@ -8,6 +8,7 @@ from PIL import Image
 
 from models import data, imagenet
 from models.inputs import InputError, check_image, ink_from_photo, mnist_digit
+from ui.text import label, plain
 from ui.your_digit import your_digit
 
 TEST_IMAGE = {"mnist": "MNIST test image", "cifar10": "CIFAR-10 test image",
@@ -39,11 +40,7 @@ def pick_image(dataset: str, source: str, key: str) -> tuple[np.ndarray, str] | 
 
 
 def _pick_test_image(dataset: str, key: str) -> tuple[np.ndarray, str] | None:
-    try:
-        test_set = data.load(dataset, train=False)
-    except data.DataError as error:
-        st.error(f"The {TEST_IMAGE[dataset].removesuffix(' test image')} test set is not available here. {error}")
-        return None
+    test_set = data.test_images(dataset)
     index_key = f"{key}_index"
     by_index, by_class = st.columns(2)
     with by_class:
@@ -56,6 +53,7 @@ def _pick_test_image(dataset: str, key: str) -> tuple[np.ndarray, str] | None:
     image = test_set.images[index].permute(1, 2, 0).numpy().copy()   # a copy: the set is shared
     image = image[..., 0] if image.shape[2] == 1 else image
     label = test_set.classes[int(test_set.labels[index])]
+    st.caption(f"Images from {test_set.source}.")
     return image, f"{TEST_IMAGE[dataset]} {index} (labelled {label})"
 
 
@@ -71,15 +69,42 @@ def _pick_upload(dataset: str, key: str) -> tuple[np.ndarray, str] | None:
     except InputError as error:
         st.error(str(error))
         return None
-    st.image(picture, caption=f"{upload.name} ({picture.width}×{picture.height})", width=200)
+    st.image(picture, caption=f"{label(upload.name)} ({picture.width}×{picture.height})", width=200)
     if dataset == "mnist":
         digit = mnist_digit(ink_from_photo(picture))
         if digit is None:
             st.warning("This picture looks empty: no strokes stand out from the background.")
             return None
-        return digit, f"upload {upload.name}"
+        return digit, f"upload {label(upload.name)}"
     if dataset == "imagenet":
-        return imagenet.to_input_size(picture), f"upload {upload.name}"
+        return imagenet.to_input_size(picture), f"upload {label(upload.name)}"
     small = np.asarray(picture.convert("RGB").resize((32, 32), Image.LANCZOS))
-    st.caption(f"{upload.name} was resized from {picture.width}×{picture.height} to 32×32 pixels.")
-    return small, f"upload {upload.name}"
+    st.caption(f"{plain(upload.name, 80)} was resized from {picture.width}×{picture.height} to 32×32 pixels.")
+    return small, f"upload {label(upload.name)}"
+
+
+MAX_FILES_PER_SESSION = 6                 # uploads a session keeps (a page holds at most two)
+MAX_SESSION_UPLOAD_BYTES = 40 * 2**20
+
+
+def limit_uploads() -> None:
+    """Called on every run (ui.shell): Streamlit keeps every file a session uploaded until the
+    session ends, so a student could pile up gigabytes; beyond these limits the oldest go (an
+    uploader whose file went shows "Choose a picture" again)."""
+    from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    context = get_script_run_ctx()
+    if context is None or not Runtime.exists():
+        return
+    manager = Runtime.instance().uploaded_file_mgr
+    storage = getattr(manager, "file_storage", None)
+    if not isinstance(storage, dict):
+        return
+    with manager._lock:
+        files = list(storage.get(context.session_id, {}).values())   # oldest first
+    total = sum(len(f.data) for f in files)
+    while files and (len(files) > MAX_FILES_PER_SESSION or total > MAX_SESSION_UPLOAD_BYTES):
+        oldest = files.pop(0)
+        total -= len(oldest.data)
+        manager.remove_file(context.session_id, oldest.file_id)

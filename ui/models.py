@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from ui.text import plain
+
 if TYPE_CHECKING:
     from torch import nn
 
@@ -151,6 +153,9 @@ def sidebar() -> None:
     with st.sidebar:
         for dataset, title in DATASET_TITLES.items():
             options = [e for e in entries if e.dataset == dataset]
+            wanted = st.session_state.pop(f"_choose_model_{dataset}", None)
+            if wanted is not None and (chosen := next((e for e in options if e.path == wanted), None)):
+                st.session_state[f"model_{dataset}"] = chosen
             if not options:
                 st.info(f"No {title} model yet. Train one: {_how_to_train(dataset)}")
                 continue
@@ -158,14 +163,40 @@ def sidebar() -> None:
                 f"{title} model", options, key=f"model_{dataset}", format_func=describe,
                 help=f"The net that every {title} page uses, with its test accuracy.",
             )
-            st.caption(f"{chosen.parameters:,} parameters · trained {chosen.trained_on}")
+            st.caption(f"{chosen.parameters:,} parameters · trained {plain(chosen.trained_on)}")
         for problem in problems:
-            st.warning(f"Skipped a checkpoint: {problem}")
+            st.warning(f"Skipped a checkpoint: {plain(problem, 300)}")
 
 
 def sidebar_device_line() -> None:
     """Where training runs. Called after the page has rendered: finding out imports torch."""
     st.sidebar.caption(f"Training runs on **{training_device()}**; the pages' small nets answer on the CPU.")
+
+
+def leaderboard():
+    """The class leaderboard of nets saved from the lab (an SQLite file in runs_dir())."""
+    from models.leaderboard import Leaderboard
+
+    return Leaderboard(runs_dir() / "leaderboard.sqlite")
+
+
+def save_lab_net(run: dict, name: str) -> str:
+    """Save a finished lab run to the model list (never over another net's file) and the
+    leaderboard; selects it in this session's sidebar. Returns the name it was saved under."""
+    import re
+
+    from models import checkpoints
+
+    metadata = {**run["metadata"], "name": name}
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40] or "net"
+    path = checkpoints.save(runs_dir() / f"{slug}.pt", run["net"], arch="spec",
+                            arch_kwargs={"layers": run["spec"], "input_shape": run["input_shape"]},
+                            init_state_dict=run["initial"], metadata=metadata, overwrite=False)
+    result = run["result"]
+    leaderboard().add(name, run["dataset"], metadata["parameters"], result.test_accuracy, len(result.history),
+                      result.seconds, any(layer["type"] == "fc" for layer in run["spec"]), str(path))
+    st.session_state[f"_choose_model_{run['dataset']}"] = str(path)   # the sidebar selects it on the next run
+    return name
 
 
 def current_entry(dataset: str) -> Entry | None:

@@ -26,8 +26,13 @@ SECTIONS: dict[str, list[PageInfo]] = {
         PageInfo("pages/kernels.py", "Kernels: 3×3, 7×7, 11×11", ":material/apps:", "kernels"),
         PageInfo("pages/gradcam.py", "Grad-CAM", ":material/visibility:", "grad-cam"),
         PageInfo("pages/strides.py", "Strides and the checkerboard", ":material/grid_4x4:", "strides"),
+        PageInfo("pages/architectures.py", "Famous architectures", ":material/account_tree:", "architectures"),
     ],
     "Training dynamics": [
+        PageInfo("pages/initialisation.py", "Inputs and initialisation", ":material/start:", "initialisation"),
+        PageInfo("pages/activations.py", "Activation functions", ":material/show_chart:", "activations"),
+        PageInfo("pages/learning_rate.py", "Learning rate and batch size", ":material/speed:", "learning-rate"),
+        PageInfo("pages/overfitting.py", "Overfitting and regularisation", ":material/difference:", "overfitting"),
         PageInfo("pages/batch_norm.py", "Batch norm", ":material/stacked_line_chart:", "batch-norm"),
         PageInfo("pages/plain_vs_residual.py", "Plain vs residual nets", ":material/stacks:",
                  "plain-vs-residual"),

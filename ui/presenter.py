@@ -6,15 +6,18 @@ scene's page with the scene's query parameters, and `open_link` applies them."""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from urllib.parse import urlencode
 
 import numpy as np
 import streamlit as st
 
+from ui import join
 from ui import models as ui_models
 from ui.navigation import BY_PATH
 from ui.scenes import (
+    SAFE_KEY,
     Digit,
     DigitStore,
     Lesson,
@@ -27,6 +30,7 @@ from ui.scenes import (
     numbers_to_text,
     to_query,
 )
+from ui.text import plain
 from ui.your_digit import set_your_digit, your_digit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,10 +111,20 @@ def open_link(page: str) -> None:
     st.session_state[_PROBLEMS] = problems
 
 
+def keep_controls() -> None:
+    """Streamlit forgets a widget's value once a run does not draw it (the page was left); set
+    through session state, the values of every page's controls stay for the whole session."""
+    from ui.scenes import PAGE_CONTROLS
+
+    for page in PAGE_CONTROLS:
+        for key, value in capture_controls(page, st.session_state).items():
+            st.session_state[key] = value
+
+
 def show_link_problems() -> None:
     problems = st.session_state.pop(_PROBLEMS, None)
     if problems:
-        st.warning("Parts of this link could not be opened:\n\n" + "\n".join(f"- {p}" for p in problems),
+        st.warning("Parts of this link could not be opened:\n\n" + "\n".join(f"- {plain(p, 300)}" for p in problems),
                    icon=":material/link_off:")
 
 
@@ -120,8 +134,11 @@ def link_params(page: str) -> dict[str, str]:
     return to_query(scene, digit_id, presenting=st.session_state.get(PRESENTING, False))
 
 
-def show_link(slot, params: dict[str, str]) -> None:
-    slot.code(f"{st.context.url or ''}?{urlencode(params)}", language=None, wrap_lines=True)
+def show_link(slot, page: str, params: dict[str, str]) -> None:
+    """The link to this view, on the class's join address (ui.join), not the address this
+    browser happens to use (on the teacher's laptop that is `localhost`)."""
+    query = f"?{urlencode(params)}" if params else ""
+    slot.code(f"{join.page_url(page)}{query}", language=None, wrap_lines=True)
 
 
 def mirror_in_link(page: str, link_slot=None) -> None:
@@ -132,7 +149,7 @@ def mirror_in_link(page: str, link_slot=None) -> None:
         st.query_params.from_dict(params)
     st.session_state[_WRITTEN] = params
     if link_slot is not None:
-        show_link(link_slot, params)
+        show_link(link_slot, page, params)
 
 
 def carried_table(key: str, editor_key: str, default: np.ndarray) -> tuple[np.ndarray, str]:
@@ -189,15 +206,16 @@ def load_lesson(text: str | bytes, name: str) -> list[str] | None:
     try:
         lesson, problems = lesson_from_json(text, set(BY_PATH))
     except LessonError as error:
-        st.error(f"{name} cannot be opened: {error}. Nothing was loaded.")
+        st.error(f"{plain(name, 80)} cannot be opened: {plain(error, 300)}. Nothing was loaded.")
         return None
     if not lesson.scenes:
-        st.error(f"{name} has no scene this app can show. Nothing was loaded."
-                 + "".join(f"\n- {p}" for p in problems))
+        st.error(f"{plain(name, 80)} has no scene this app can show. Nothing was loaded."
+                 + "".join(f"\n- {plain(p, 300)}" for p in problems[:20]))
         return None
     if problems:
-        st.warning(f"{name}: loaded {len(lesson.scenes)} scenes; these parts could not be loaded:\n\n"
-                   + "\n".join(f"- {p}" for p in problems))
+        st.warning(f"{plain(name, 80)}: loaded {len(lesson.scenes)} scenes; these parts could not be loaded:\n\n"
+                   + "\n".join(f"- {plain(p, 300)}" for p in problems[:20])
+                   + (f"\n- … and {len(problems) - 20} more" if len(problems) > 20 else ""))
     st.session_state[LESSON] = lesson
     st.session_state[LESSON_INDEX] = None
     return problems
@@ -231,9 +249,9 @@ def lesson_navigation(key: str) -> None:
                    disabled=index is None or index == 0):
         _step(-1)
     if index is None:
-        where.markdown(f"**{lesson.title}** · {len(lesson.scenes)} scenes")
+        where.markdown(f"**{plain(lesson.title, 80)}** · {len(lesson.scenes)} scenes")
     else:
-        where.markdown(f"**{index + 1} / {len(lesson.scenes)}** · {lesson.scenes[index].title}")
+        where.markdown(f"**{index + 1} / {len(lesson.scenes)}** · {plain(lesson.scenes[index].title, 80)}")
     if forward.button("", icon=":material/arrow_forward:", key=f"{key}_next", help="Next scene",
                       disabled=index is not None and index == len(lesson.scenes) - 1):
         _step(1)
@@ -248,7 +266,7 @@ def scene_panel(page: str):
                        "text and charts, and shortens the teaching text.")
         st.markdown("**Link to this view**")
         link_slot = st.empty()
-        show_link(link_slot, link_params(page))
+        show_link(link_slot, page, link_params(page))
         st.caption("Copy it with the icon at its right: it opens this page as you see it now, "
                    "in any browser that reaches this server.")
 
@@ -272,7 +290,7 @@ def scene_panel(page: str):
         if st.button("Add this view to the lesson", icon=":material/add:", key="scene_add"):
             lesson.scenes.append(current_scene(page, title or BY_PATH[page].title, note))
             st.session_state[LESSON_INDEX] = len(lesson.scenes) - 1
-            st.toast(f"Scene {len(lesson.scenes)} added: {title or BY_PATH[page].title}")
+            st.toast(f"Scene {len(lesson.scenes)} added: {plain(title or BY_PATH[page].title, 80)}")
 
         st.download_button("Export the lesson (JSON)", lesson.to_json(), "lesson.json",
                            mime="application/json", icon=":material/download:", key="lesson_export",
@@ -309,6 +327,18 @@ def teaching(text: str, short: str = "") -> None:
         st.markdown(f"<p style='font-size:1.35rem'>{short}</p>", unsafe_allow_html=True)
 
 
+def hide_chosen_controls(page: str) -> None:
+    """In presenter mode, after the page has run: hide the controls the teacher chose. Only the
+    keys of controls this page really created become CSS (identifiers, by SAFE_KEY), whatever a
+    link or a lesson file names."""
+    if not presenting():
+        return
+    real = set(capture_controls(page, st.session_state))
+    hidden = [f".st-key-{key}" for key in hidden_controls(page) if key in real and SAFE_KEY.fullmatch(key)]
+    if hidden:
+        st.html(f"<style>{', '.join(hidden)} {{display: none}}</style>")
+
+
 def _leave_presenter_mode() -> None:
     st.session_state[PRESENTING] = False
 
@@ -317,7 +347,6 @@ def presenter_bar(page: str) -> None:
     """In presenter mode: the projector's style, and a slim bar to walk the lesson."""
     if not presenting():
         return
-    hidden = ", ".join(f".st-key-{key}" for key in hidden_controls(page))
     st.html(
         "<style>"
         "[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'], "
@@ -326,8 +355,7 @@ def presenter_bar(page: str) -> None:
         # their pixel heights but get the sidebar's width. CSS zoom would enlarge them too, but
         # plotly then measures its container wrongly and overflows it.
         "html {font-size: 20px} [data-testid='stMainBlockContainer'] {max-width: 100%; padding-top: 1rem}"
-        + (f"{hidden} {{display: none}}" if hidden else "")
-        + "</style>"
+        "</style>"
     )
     with st.container(border=True, key="presenter_bar"):
         navigation, leave = st.columns([3, 1], vertical_alignment="center")
@@ -343,5 +371,5 @@ def presenter_bar(page: str) -> None:
         lesson = _lesson()
         if index is not None and index < len(lesson.scenes) and lesson.scenes[index].note \
                 and lesson.scenes[index].page == page:
-            st.markdown(f"<p style='font-size:1.5rem;margin:0'>{lesson.scenes[index].note}</p>",
+            st.markdown(f"<p style='font-size:1.5rem;margin:0'>{html.escape(lesson.scenes[index].note)}</p>",
                         unsafe_allow_html=True)

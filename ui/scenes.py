@@ -16,17 +16,25 @@ import hashlib
 import json
 import os
 import re
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ui.text import label
+
 LESSON_FORMAT = "cnn-lab-lesson/1"
 MAX_LESSON_BYTES = 5_000_000
 MAX_TEXT = 300            # longest title or note a scene keeps
 MAX_VALUE = 4000          # longest control value (a net's layers as JSON fit)
 MAX_DRAWING_BYTES = 500_000
+MAX_PARAMS = 100          # query parameters a link may carry
+# Control keys are identifiers: a key from a link or a lesson that is anything else (CSS, markup,
+# spaces) is never a control, so it can reach neither session state nor the projector's style.
+SAFE_KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 # The controls each page's scenes capture and restore, as glob patterns over session-state
 # keys; pages are named by their URL path ("" is the home page).
@@ -40,7 +48,12 @@ PAGE_CONTROLS: dict[str, tuple[str, ...]] = {
     "kernels": ("kn_*",),
     "grad-cam": ("gc_*",),
     "strides": ("sd_*",),
-    "batch-norm": ("bn_kind", "bn_steps", "bn_lr", "bn_record", "bn_layer", "bn_moment", "bn_spoil"),
+    "architectures": ("ar_*",),
+    "initialisation": ("ii_*",),
+    "activations": ("ac_*",),
+    "learning-rate": ("lr_*",),
+    "overfitting": ("of_*",),
+    "batch-norm": ("bn_kind", "bn_steps", "bn_lr", "bn_record", "bn_layer", "bn_moment", "bn_spoil", "bnf_*"),
     "worker": (),
     "lab": ("lab_preset", "lab_layers", "lab_dataset", "lab_epochs", "lab_batch", "lab_lr", "lab_optimizer"),
     "plain-vs-residual": ("pr_*",),
@@ -55,6 +68,24 @@ PRESENT_PARAM = "present"
 HIDE_PARAM = "hide"
 
 Value = bool | int | float | str
+
+
+class DrawingError(ValueError):
+    """A canvas drawing that this app's canvas cannot have made; the message says why."""
+
+
+def checked_drawing(drawing: object) -> dict | None:
+    """A canvas drawing (fabric.js JSON) as the canvas of this app makes it: free-hand paths
+    only, at most MAX_DRAWING_BYTES; None for no drawing. DrawingError for anything else (it
+    would be stored, shared by link and sent to other browsers)."""
+    if drawing is None:
+        return None
+    if not isinstance(drawing, dict) or len(json.dumps(drawing)) > MAX_DRAWING_BYTES:
+        raise DrawingError("The drawing is larger than a drawing from this page can be.")
+    objects = drawing.get("objects", [])
+    if not isinstance(objects, list) or any(not isinstance(o, dict) or o.get("type") != "path" for o in objects):
+        raise DrawingError("The drawing holds something other than strokes.")
+    return drawing
 
 
 class LessonError(ValueError):
@@ -78,12 +109,12 @@ class Digit:
         pixels = base64.b64decode(raw["image"], validate=True)
         if len(pixels) != 28 * 28:
             raise ValueError(f"a digit has 784 pixels, this one {len(pixels)}")
-        drawing = raw.get("drawing")
-        if drawing is not None and (not isinstance(drawing, dict)
-                                    or len(json.dumps(drawing)) > MAX_DRAWING_BYTES):
-            raise ValueError("the digit's drawing is not a canvas drawing")
+        try:
+            drawing = checked_drawing(raw.get("drawing"))
+        except ValueError:
+            raise ValueError("the digit's drawing is not a canvas drawing") from None
         return cls(np.frombuffer(pixels, np.uint8).reshape(28, 28).copy(),
-                   _text(raw.get("source", "a shared digit")), drawing)
+                   label(raw.get("source", "a shared digit")), drawing)
 
     def digest(self) -> str:
         """A short id that names this digit's content."""
@@ -122,7 +153,8 @@ class Lesson:
 
 def is_control(page: str, key: str) -> bool:
     patterns = PAGE_CONTROLS.get(page, ())
-    return (any(fnmatch.fnmatchcase(key, p) for p in patterns)
+    return (isinstance(key, str) and bool(SAFE_KEY.fullmatch(key))
+            and any(fnmatch.fnmatchcase(key, p) for p in patterns)
             and not any(fnmatch.fnmatchcase(key, p) for p in NOT_CONTROLS))
 
 
@@ -276,8 +308,13 @@ def from_query(page: str, params: Mapping[str, str]) -> QueryScene:
     controls are listed as problems and otherwise ignored."""
     scene, problems, digit_id = Scene(page), [], None
     model_params = {MODEL_PARAM.format(d): d for d in DATASETS}
+    if len(params) > MAX_PARAMS:
+        return QueryScene(scene, None, False, [f"this link has {len(params)} parts; a link of this app has at most "
+                                               f"{MAX_PARAMS}, so none was opened"])
     for key, text in params.items():
-        if key in model_params:
+        if len(text) > MAX_VALUE:
+            problems.append(f"a part of this link is {len(text):,} characters long (at most {MAX_VALUE:,}); left out")
+        elif key in model_params:
             scene.models[model_params[key]] = _text(text)
         elif key == DIGIT_PARAM:
             if DigitStore.valid_id(text):
@@ -289,7 +326,7 @@ def from_query(page: str, params: Mapping[str, str]) -> QueryScene:
         elif is_control(page, key):
             scene.controls[key] = decode_value(text)
         else:
-            problems.append(f"this page has no control {key!r}")
+            problems.append(f"this page has no control “{_text(key)[:40]}”")
     scene.hidden = [k for k in params.get(HIDE_PARAM, "").split(",") if is_control(page, k)]
     return QueryScene(scene, digit_id, params.get(PRESENT_PARAM) == "1", problems)
 
@@ -309,15 +346,44 @@ class DigitStore:
     def valid_id(cls, digit_id: str) -> bool:
         return bool(cls.ID.fullmatch(digit_id))
 
+    MAX_FILES = 5_000                 # digits kept; the oldest go first
+    MAX_AGE = 60 * 24 * 3600.0        # seconds a digit is kept after it was last shared
+    STALE_TMP = 3600.0                # a half-written file older than this was left by a crash
+    _pruned_at = 0.0
+
     def save(self, digit: Digit) -> str:
+        """Store `digit` (its drawing only if it is a canvas drawing within MAX_DRAWING_BYTES)."""
+        try:
+            checked_drawing(digit.drawing)
+        except DrawingError:
+            digit = Digit(digit.image, digit.source, None)   # the picture travels, the strokes do not
         digit_id = digit.digest()
         path = self.folder / f"{digit_id}.json"
-        if not path.exists():
+        if path.exists():
+            os.utime(path)   # shared again: kept longer
+        else:
             self.folder.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(f".{os.getpid()}.tmp")
+            temporary = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
             temporary.write_text(json.dumps(digit.to_json()))
             os.replace(temporary, path)
+        self.prune()
         return digit_id
+
+    def prune(self, now: float | None = None, force: bool = False) -> None:
+        """Drop digits beyond MAX_FILES or MAX_AGE, and half-written files; at most once a minute."""
+        now = time.time() if now is None else now
+        if not force and now - DigitStore._pruned_at < 60:
+            return
+        DigitStore._pruned_at = now
+        try:
+            entries = [(p, p.stat().st_mtime) for p in self.folder.iterdir()]
+        except OSError:
+            return
+        digits = sorted(((p, t) for p, t in entries if p.suffix == ".json"), key=lambda e: e[1], reverse=True)
+        doomed = [p for p, t in entries if p.suffix == ".tmp" and now - t > self.STALE_TMP]
+        doomed += [p for i, (p, t) in enumerate(digits) if i >= self.MAX_FILES or now - t > self.MAX_AGE]
+        for path in doomed:
+            path.unlink(missing_ok=True)
 
     def load(self, digit_id: str) -> Digit | None:
         """The digit, or None when the id is unknown here or its file is damaged."""

@@ -8,8 +8,12 @@ import os
 import threading
 from collections.abc import Callable
 
-from ui import presenter
+import streamlit as st
+
+from ui import jobs, presenter
 from ui.models import sidebar, sidebar_device_line
+from ui.inputs import limit_uploads
+from ui.join import sidebar_join
 from ui.teacher import sidebar_unlock
 
 
@@ -26,12 +30,19 @@ def frame(url_path: str, run_page: Callable[[], object]) -> None:
 
 
 def _frame(url_path: str, run_page: Callable[[], object]) -> None:
+    st.session_state["_page_url_path"] = url_path
+    jobs.note_session()
+    limit_uploads()
+    presenter.keep_controls()
     presenter.open_link(url_path)   # before any widget: a link sets the widgets' values
     sidebar()
+    sidebar_join()
     sidebar_unlock()
     link_slot = presenter.scene_panel(url_path)
     presenter.presenter_bar(url_path)
     presenter.show_link_problems()
+    jobs.own_jobs_line()
     run_page()
+    presenter.hide_chosen_controls(url_path)
     presenter.mirror_in_link(url_path, link_slot)
     sidebar_device_line()   # last: it imports torch, which the first page a student sees may not need

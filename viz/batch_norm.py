@@ -23,8 +23,9 @@ def accuracy_curves(steps: Sequence[int], accuracies: dict[str, Sequence[float]]
 
 
 def percentile_bands(steps: Sequence[int], bands: dict[str, np.ndarray], title: str) -> go.Figure:
-    """One panel per net: the 15th-85th percentile band and the median over steps."""
-    fig = make_subplots(rows=1, cols=len(bands), subplot_titles=list(bands), horizontal_spacing=0.08)
+    """One panel per net, on one y axis: the 15th-85th percentile band and the median over steps."""
+    fig = make_subplots(rows=1, cols=len(bands), subplot_titles=list(bands), horizontal_spacing=0.06,
+                        shared_yaxes=True)   # one scale: a band that moves is seen to move against the other
     for column, (name, rows) in enumerate(bands.items(), start=1):
         rows = np.asarray(rows)
         colour = COLOURS.get(name, "#555555")

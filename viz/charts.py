@@ -118,7 +118,7 @@ def epoch_curves(series: dict[str, tuple[Sequence[float], Sequence[float]]], tit
                       margin=dict(l=10, r=10, t=40, b=10), xaxis_title="epoch", yaxis_title=y_title,
                       legend=dict(orientation="h", y=1.12, x=1, xanchor="right"))
     if percent:
-        fig.update_yaxes(tickformat=".0%")
+        fig.update_yaxes(tickformat=".0%", range=[0, 1])
     return fig
 
 
