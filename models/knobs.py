@@ -234,6 +234,10 @@ def batch_sweep(train_set: ImageSet, test_set: ImageSet, batch_sizes: Sequence[i
     """The same net for the same epochs at each batch size: with `scale_lr`, the peak learning
     rate grows with the batch (base_lr x batch / base_batch, the linear scaling rule)."""
     check_budget(len(train_set) * epochs * len(batch_sizes), "this batch-size sweep", budget)
+    # The one-cycle schedule needs more than one step of warm-up (torch's OneCycleLR divides by it).
+    too_big = [batch for batch in batch_sizes if len(train_set) // batch * epochs * 0.25 <= 1]
+    if too_big:
+        raise ValueError(f"batch {too_big[0]} leaves too few steps on {len(train_set):,} images: use more images")
     started, runs = time.perf_counter(), []
     for index, batch in enumerate(batch_sizes):
         if _stopped(stop):

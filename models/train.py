@@ -68,7 +68,7 @@ class TrainResult:
     test_accuracy: float | None = None
     seconds: float = 0.0
     stopped: bool = False
-    diverged: bool = False          # the loss became NaN or infinite: the run stopped itself
+    diverged: bool = False          # the loss became NaN or exploded: the run stopped itself
     device: str = "cpu"
     precision: str = "float32"      # what the training steps ran in, and why (see choose_precision)
     resumed_from_epoch: int = 0     # epochs that came from a state file
@@ -83,6 +83,9 @@ def default_device() -> torch.device:
 
 
 PRECISIONS = ("auto", "bfloat16", "float32")
+# A cross-entropy this high (chance over 10 classes is 2.3) means the steps overshoot: the run has
+# diverged even before the numbers overflow to NaN.
+DIVERGED_LOSS = 50.0
 
 
 @functools.cache
@@ -194,7 +197,8 @@ def train(
 ) -> TrainResult:
     """Train `model` in place. Returns the per-epoch history; `stopped` says whether the stop
     signal ended the run early (the model then holds the weights of the last finished step), and
-    `diverged` whether the loss turned NaN or infinite, which ends the run at the next report.
+    `diverged` whether the loss turned NaN or exploded past DIVERGED_LOSS, which ends the run at
+    the next report.
     With `config.augment`, batches go through `augmentation` (by default the dataset's own,
     models.augment.augment).
 
@@ -281,6 +285,8 @@ def _train(model, train_set, test_set, config, device, on_progress, stop, state_
     if steps_per_epoch == 0:
         raise ValueError(f"batch size {config.batch_size} is larger than the {len(train_set)} training images")
     total_steps = steps_per_epoch * config.epochs
+    # A short epoch still reports a few times, so a live curve and a progress bar move within it.
+    report_every = max(1, min(config.report_every, steps_per_epoch // 4))
     optimizer = _make_optimizer(model, config)
     schedule = one_cycle(optimizer, config, total_steps)
     precision = choose_precision(device, config.precision)
@@ -334,9 +340,9 @@ def _train(model, train_set, test_set, config, device, on_progress, stop, state_
             report_loss += detached
             report_steps += 1
             epoch_correct += (output.detach().argmax(1) == y).sum()
-            if step % config.report_every == 0:
+            if step % report_every == 0:
                 mean_loss = (report_loss / report_steps).item()
-                if not math.isfinite(mean_loss):
+                if not math.isfinite(mean_loss) or mean_loss > DIVERGED_LOSS:
                     result.diverged = True
                     break
                 result.step_losses.append((step, mean_loss))
@@ -347,7 +353,7 @@ def _train(model, train_set, test_set, config, device, on_progress, stop, state_
         if result.stopped or result.diverged:
             break
         train_loss = (epoch_loss / steps_per_epoch).item()
-        if not math.isfinite(train_loss):
+        if not math.isfinite(train_loss) or train_loss > DIVERGED_LOSS:
             result.diverged = True
             break
         row = {

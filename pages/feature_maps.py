@@ -43,6 +43,7 @@ layers = relu_maps(model, x)
 
 # --- The maps of one layer -------------------------------------------------------------------
 st.subheader("Before and after ReLU")
+ui_models.forget_when_the_model_changes(dataset, f"fm_layer_{dataset}")
 index = st.selectbox(
     "Layer (each ReLU in forward order)", range(len(layers)), index=0, key=f"fm_layer_{dataset}",
     format_func=lambda i: f"{i + 1}. {layers[i].name} — {'×'.join(map(str, layers[i].pre.shape))}",

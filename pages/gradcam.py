@@ -64,6 +64,7 @@ prediction = predict(model, image, metadata)
 
 layers = gradcam_layers(model)
 layer_col, target_col, opacity_col = st.columns(3)
+ui_models.forget_when_the_model_changes(dataset, f"gc_layer_{dataset}")
 layer = layer_col.selectbox("Layer", layers, index=len(layers) - 1, key=f"gc_layer_{dataset}",
                             help="The output of this ReLU is what Grad-CAM weighs. Default: the last one.")
 target = target_col.selectbox(

@@ -151,8 +151,8 @@ def show_result(run: dict) -> None:
     result = run["result"]
     epochs_done = len(result.history)
     if result.diverged:
-        st.error("The loss became NaN: the learning rate is too high for this net, so the run stopped itself. "
-                 "Lower the learning rate and train again.")
+        st.error("The loss exploded (NaN, or past 50): the learning rate is too high for this net, so the run "
+                 "stopped itself. Lower the learning rate and train again.")
     elif result.test_accuracy is None:
         st.warning("Stopped before the first epoch finished.")
     else:

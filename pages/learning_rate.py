@@ -21,7 +21,7 @@ teaching(
 def sweep_table(runs: list[dict]) -> pd.DataFrame:
     return pd.DataFrame([{
         "peak learning rate": run["lr"], "steps": run["steps"],
-        "final training loss": round(run["history"][-1]["train_loss"], 4) if run["history"] else None,
+        "final training loss": f"{run['history'][-1]['train_loss']:.4f}" if run["history"] else "—",
         "test accuracy": f"{run['test_accuracy']:.1%}" if run["test_accuracy"] is not None else "—",
         "outcome": diverged_label(run) or ("stopped" if run["stopped"] else "finished"),
     } for run in runs])
@@ -92,11 +92,11 @@ teaching(
 def show_range(result: dict) -> None:
     st.plotly_chart(range_test(result), width="stretch")
     if result["chosen_lr"]:
-        ended = {"": "it reached the end of the sweep", "NaN": "the loss turned NaN",
-                 "stopped": "it was stopped"}.get(result["ended"], f"the smoothed {result['ended']}")
+        ended = {"": "the end of the sweep", "NaN": "the loss turned NaN",
+                 "stopped": "stopped"}.get(result["ended"], f"smoothed {result['ended']}")
         st.markdown(f"The smoothed loss was lowest at learning rate **{result['best_lr']:.2g}**; the suggested peak "
                     f"is a tenth of that, **{result['chosen_lr']:.2g}**. The sweep ended at "
-                    f"{result['lrs'][-1]:.2g} after {result['steps']} steps because {ended}.")
+                    f"{result['lrs'][-1]:.2g} after {result['steps']} steps ({ended}).")
 
 
 stored = shipped("lr_range_test")

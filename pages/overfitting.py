@@ -35,7 +35,7 @@ def gap_table(runs: list[dict]) -> pd.DataFrame:
         rows.append({"regulariser": run["label"], "training accuracy": f"{last['fit_accuracy']:.1%}",
                      "validation accuracy": f"{last['val_accuracy']:.1%}",
                      "gap (points)": round(100 * (last["fit_accuracy"] - last["val_accuracy"]), 1),
-                     "early stopping: stops after epoch": stop["stop_epoch"] or "—",
+                     "early stopping: stops after epoch": str(stop["stop_epoch"] or "—"),
                      "keeps epoch": stop["best_epoch"],
                      "its validation accuracy": f"{stop['best']:.1%}" if stop["best"] is not None else "—"})
     return pd.DataFrame(rows)

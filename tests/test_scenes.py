@@ -139,8 +139,8 @@ def test_the_shipped_lesson_reads_cleanly_and_follows_the_course():
     lesson, problems = lesson_from_json(lessons["intro course"].read_text())
     assert problems == []
     pages = [scene.page for scene in lesson.scenes]
-    course = ["draw", "convolution", "feature-maps", "kernels", "softmax", "batch-norm", "plain-vs-residual",
-              "grad-cam", "strides"]
+    course = ["draw", "convolution", "feature-maps", "kernels", "softmax", "initialisation", "activations",
+              "learning-rate", "overfitting", "batch-norm", "plain-vs-residual", "grad-cam", "strides"]
     assert [p for i, p in enumerate(pages) if p not in pages[:i]] == course
     assert lesson.scenes[0].digit.drawing is not None   # it opens with a drawn digit
 

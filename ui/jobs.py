@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from pathlib import Path
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from models.jobs import DONE, FAILED, FINISHED, QUEUED, RUNNING, GRACE_SECONDS, 
 from ui import teacher
 
 Work = Callable[[JobContext], Any]
+ROOT = Path(__file__).resolve().parents[1]
 
 _sessions_lock = threading.Lock()
 _sessions_of: dict[str, set[str]] = {}      # owner -> the session ids seen for that browser
@@ -179,5 +181,5 @@ def own_jobs_line() -> None:
         state = {QUEUED: "waiting", RUNNING: "running" + (f", {fraction:.0%}" if fraction else ""),
                  DONE: "finished", FAILED: "failed"}.get(job.status, "stopped")
         page = BY_PATH[job.page]
-        st.page_link(page.file, label=f"{job.name}: {state}. Open {page.title} to see it.",
+        st.page_link(str(ROOT / page.file), label=f"{job.name}: {state}. Open {page.title} to see it.",
                      icon=":material/model_training:")

@@ -209,6 +209,20 @@ def current_entry(dataset: str) -> Entry | None:
     return chosen
 
 
+def forget_when_the_model_changes(dataset: str, *keys: str) -> None:
+    """Controls whose choices belong to one net (its layers): dropped when the sidebar's model
+    for `dataset` changed since this session last drew them, so they follow the new net."""
+    entry = current_entry(dataset)
+    marker = f"_controls_model_{dataset}_{'_'.join(keys)}"
+    path = entry.path if entry is not None else None
+    just_linked = st.session_state.get("_set_by_link", ())   # a link that sets model and layer at once wins
+    if st.session_state.get(marker, path) != path:
+        for key in keys:
+            if key not in just_linked:
+                st.session_state.pop(key, None)
+    st.session_state[marker] = path
+
+
 def current(dataset: str) -> tuple[nn.Module, dict] | None:
     """The model chosen in the sidebar for `dataset` (or the first one), loaded once per server."""
     entry = current_entry(dataset)

@@ -83,6 +83,7 @@ def open_link(page: str) -> None:
     """Apply the URL's scene to this session, unless the URL is the one this session wrote.
     Call before the sidebar and the page create their widgets."""
     params = st.query_params.to_dict()
+    st.session_state["_set_by_link"] = ()
     if params == st.session_state.get(_WRITTEN):
         return
     st.session_state[_WRITTEN] = params
@@ -90,6 +91,7 @@ def open_link(page: str) -> None:
     problems = list(link.problems)
     for key, value in link.scene.controls.items():
         st.session_state[key] = value
+    st.session_state["_set_by_link"] = tuple(link.scene.controls)
     for dataset, label in link.scene.models.items():
         entry = ui_models.find(label)
         if entry is None or entry.dataset != dataset:

@@ -59,7 +59,7 @@ PAGE_CONTROLS: dict[str, tuple[str, ...]] = {
     "plain-vs-residual": ("pr_*",),
 }
 # Keys that match a page's patterns but are not settable controls: buttons, uploads, editors.
-NOT_CONTROLS = ("*_upload", "*_random", "*_train", "*_stop", "*_typed", "*_save", "*_export")
+NOT_CONTROLS = ("*_upload", "*_random", "*_train", "*_stop", "*_typed", "*_save", "*_export", "*_job")
 DATASETS = ("mnist", "cifar10")
 # Query parameters that are not controls.
 MODEL_PARAM = "model_{}"

@@ -52,7 +52,11 @@ def loss_curves(runs: Sequence[dict], title: str, height: int = 360) -> go.Figur
         label = diverged_label(run)
         if label:
             step = run.get("diverged_by_step") or (steps[-1] if steps else 0)
-            y = top if run.get("why") == "NaN" or (losses and losses[-1] >= top) else (losses[-1] if losses else top)
+            clipped = run.get("why") == "NaN" or (losses and losses[-1] >= top)
+            y = top / 1.4 if clipped or not losses else losses[-1]
+            peak = max(losses) if losses else None
+            if peak is not None and peak > top:
+                label += f" (loss up to {peak:.1g}, off this scale)"
             fig.add_trace(go.Scatter(x=[step], y=[y], mode="markers+text", showlegend=False,
                                      marker=dict(symbol="x", size=14, color=colour), text=[label],
                                      textposition="bottom right", textfont=dict(color=colour), hoverinfo="skip"))
