@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from models import checkpoints  # noqa: E402
 from models.inference import predict  # noqa: E402
-from models.inputs import ink_from_canvas, mnist_digit  # noqa: E402
+from models.inputs import ink_from_canvas, mnist_digit, net_input  # noqa: E402
 
 
 def fake_canvas(rng: np.random.Generator) -> np.ndarray:
@@ -39,12 +39,12 @@ def canvas_to_prediction(repeats: int = 200) -> list[float]:
     rng = np.random.default_rng(0)
     canvases = [fake_canvas(rng) for _ in range(20)]
     for canvas in canvases[:5]:   # warm-up
-        predict(model, mnist_digit(ink_from_canvas(canvas)), metadata)
+        predict(model, net_input(mnist_digit(ink_from_canvas(canvas)), metadata))
     timings = []
     for i in range(repeats):
         canvas = canvases[i % len(canvases)]
         start = time.perf_counter()
-        predict(model, mnist_digit(ink_from_canvas(canvas)), metadata)
+        predict(model, net_input(mnist_digit(ink_from_canvas(canvas)), metadata))
         timings.append((time.perf_counter() - start) * 1000)
     return timings
 

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 from models import checkpoints, data  # noqa: E402
 from models.gradcam import centre_share, gradcam  # noqa: E402
 from models.inference import predict  # noqa: E402
-from models.inputs import to_tensor  # noqa: E402
+from models.inputs import net_input  # noqa: E402
 
 
 def main(repeats: int = 100) -> None:
@@ -46,8 +46,8 @@ def main(repeats: int = 100) -> None:
     shares = []
     for index in range(len(test_set)):
         image, label = test_set.images[index].permute(1, 2, 0).numpy(), int(test_set.labels[index])
-        if predict(model, image, metadata).top == label:
-            x = to_tensor(image, metadata["mean"], metadata["std"])
+        x = net_input(image, metadata)
+        if predict(model, x).top == label:
             shares.append(centre_share(gradcam(model, x, "layer3.2.relu2", label).heatmap))
         if len(shares) == 1000:
             break

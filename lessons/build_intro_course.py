@@ -89,7 +89,7 @@ def intro_course() -> Lesson:
               "Softmax always sums to 100 %; training minimises −log p of the right class.",
               softmax_source="Your digit", temperature=1.0),
         scene("initialisation", "Inputs and initialisation",
-              "0.1307 and 0.3081 are measured on the data; only He's initialisation keeps the spread flat.",
+              "0.1307 and 0.3081 are measured on the data; only He initialisation keeps the spread flat.",
               ii_dataset="MNIST", ii_bn="without batch norm"),
         scene("activations", "Activation functions",
               "Without a non-linearity the whole net is one linear classifier, W·x + b.", ac_epochs=1),

@@ -8,7 +8,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.inputs import to_tensor
 
 
 @dataclass(frozen=True)
@@ -30,10 +29,9 @@ def class_scores(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict(model: nn.Module, image: np.ndarray, metadata: dict) -> Prediction:
-    """One uint8 image ((H, W) grey or (H, W, 3) colour) -> its Prediction. Eval-mode
+def predict(model: nn.Module, x: torch.Tensor) -> Prediction:
+    """The net's input for one image (models.inputs.net_input) -> its Prediction. Eval-mode
     inference only, so one model can serve many sessions at once."""
     device = next(model.parameters()).device
-    x = to_tensor(image, metadata["mean"], metadata["std"]).to(device)
-    scores = class_scores(model, x)[0].double().cpu()
+    scores = class_scores(model, x.to(device))[0].double().cpu()
     return Prediction(scores.numpy(), torch.softmax(scores, 0).numpy())

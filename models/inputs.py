@@ -149,6 +149,12 @@ def mnist_digit(ink: np.ndarray) -> np.ndarray | None:
     return digit.round().astype(np.uint8)
 
 
+def net_input(image: np.ndarray, metadata: dict) -> torch.Tensor:
+    """The one way from an image to a net: normalised with the model's own statistics (its
+    checkpoint metadata), as a (1, C, H, W) batch."""
+    return to_tensor(image, metadata["mean"], metadata["std"])
+
+
 def to_tensor(image: np.ndarray, mean, std) -> torch.Tensor:
     """(H, W) or (H, W, C) uint8 -> the net's normalised (1, C, H, W) float batch."""
     array = torch.from_numpy(np.array(image))   # a copy: callers may pass read-only views

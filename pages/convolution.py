@@ -16,7 +16,7 @@ from models.convolution import (
     unseen_positions,
     window,
 )
-from models.inputs import to_tensor
+from models.inputs import net_input
 from ui import models as ui_models
 from ui.inputs import input_sources, pick_image
 from ui.presenter import carried_table, carry_table, teaching
@@ -168,7 +168,7 @@ st.markdown(
 def show_channel_mix(mix: anatomy.ConvLayer) -> None:
     """One output pixel of a 1x1 convolution as its sum of products, beside the layer's own answer."""
     layer = anatomy.module(model, mix.name)
-    inputs = anatomy.layer_input(model, mix.name, to_tensor(image, metadata["mean"], metadata["std"]))[0].double()
+    inputs = anatomy.layer_input(model, mix.name, net_input(image, metadata))[0].double()
     weights = layer.weight.detach()[:, :, 0, 0].double()                    # (out, in)
     bias = layer.bias.detach().double() if layer.bias is not None else torch.zeros(mix.out_channels, dtype=torch.float64)
     channels, rows, cols = inputs.shape

@@ -4,7 +4,7 @@ from streamlit_drawable_canvas import st_canvas
 
 from models import data
 from models.inference import predict
-from models.inputs import InputError, canvas_image, ink_from_canvas, mnist_digit
+from models.inputs import InputError, canvas_image, ink_from_canvas, mnist_digit, net_input
 from ui import models as ui_models
 from ui.inputs import input_sources, pick_image
 from ui.scenes import DrawingError, checked_drawing
@@ -69,17 +69,15 @@ with right:
         st.info("Draw a digit (or pick one) and the net's answer appears here.")
     else:
         set_your_digit(digit, shown_source)
-        prediction = predict(model, digit, metadata)
+        prediction = predict(model, net_input(digit, metadata))
         top = prediction.top
         net_sees, verdict = st.columns([1, 1])
         with net_sees:
             st.plotly_chart(grey_image(digit, "What the net sees (28×28)", height=230), width="stretch")
         with verdict:
             st.markdown("The net says")
-            st.container(key="predicted_digit").markdown(
-                f"<div style='font-size:96px;line-height:1;font-weight:700'>{classes[top]}</div>",
-                unsafe_allow_html=True,
-            )
+            st.html("<style>.st-key-predicted_digit p {font-size: 96px; line-height: 1; font-weight: 700}</style>")
+            st.container(key="predicted_digit").markdown(classes[top])
             st.markdown(f"with softmax confidence **{prediction.probabilities[top]:.2%}**")
         st.plotly_chart(
             class_bars(prediction.probabilities, classes, "Softmax over the ten classes",

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from models.inputs import to_tensor
+from models.inputs import net_input
 from models.probes import relu_maps, unit_input_gradient
 from models.receptive_field import receptive_fields
 from ui import models as ui_models
@@ -38,7 +38,7 @@ picked = pick_image(dataset, source, key=f"fm_{dataset}")
 if picked is None:
     st.stop()
 image, description = picked
-x = to_tensor(image, metadata["mean"], metadata["std"])
+x = net_input(image, metadata)
 layers = relu_maps(model, x)
 
 # --- The maps of one layer -------------------------------------------------------------------

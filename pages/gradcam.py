@@ -7,7 +7,7 @@ from models import imagenet
 from models.checkpoints import CheckpointError
 from models.gradcam import gradcam, gradcam_layers, gradcams, guided_gradcam, randomized_copy, rank_correlation
 from models.inference import predict
-from models.inputs import to_tensor
+from models.inputs import net_input
 from ui import models as ui_models
 from ui.inputs import input_sources, pick_image
 from ui.presenter import teaching
@@ -59,8 +59,8 @@ picked = pick_image(dataset, source, key=f"gc_{dataset}")
 if picked is None:
     st.stop()
 image, description = picked
-x = to_tensor(image, metadata["mean"], metadata["std"])
-prediction = predict(model, image, metadata)
+x = net_input(image, metadata)
+prediction = predict(model, x)
 
 layers = gradcam_layers(model)
 layer_col, target_col, opacity_col = st.columns(3)

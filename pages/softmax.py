@@ -1,11 +1,14 @@
+import hashlib
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from models import data, softmax
 from models.inference import predict
+from models.inputs import net_input
 from ui import models as ui_models
-from ui.your_digit import your_digit
+from ui.inputs import input_sources, pick_image
 from ui.presenter import carried_table, carry_table, teaching
 from viz.charts import class_bars, nll_curve
 
@@ -22,28 +25,24 @@ model, metadata = ui_models.require("mnist")
 classes = metadata.get("classes", list(data.MNIST_CLASSES))
 
 # --- Where the scores come from ------------------------------------------------------------
-drawn = your_digit()
-sources = (["Your digit"] if drawn else []) + ["An MNIST test image", "Type your own"]
-source_col, index_col = st.columns([3, 1])
-source = source_col.radio("Scores from", sources, horizontal=True, key="softmax_source")
-if source == "Your digit":
-    base_scores = predict(model, drawn["image"], metadata).scores
-    origin = f"the net's scores for {drawn['source']}"
-elif source == "An MNIST test image":
-    test_set = data.test_images("mnist")
-    index = index_col.number_input("Test image number", 0, len(test_set) - 1, 0, key="softmax_index")
-    base_scores = predict(model, test_set.images[int(index), 0].numpy(), metadata).scores
-    origin = (f"the net's scores for image {index} (labelled {classes[int(test_set.labels[int(index)])]}) "
-              f"of {test_set.source}")
-else:
+TYPED = "Type your own"
+source = st.radio("Scores from", input_sources("mnist") + [TYPED], horizontal=True, key="softmax_source")
+if source == TYPED:
     base_scores = np.array([1.0, -0.5, 0.2, 3.0, -1.0, 0.0, 0.5, 2.0, -2.0, 1.5])
     origin = "scores typed in by hand"
+else:
+    picked = pick_image("mnist", source, key="softmax")
+    if picked is None:
+        st.stop()
+    image, description = picked
+    base_scores = predict(model, net_input(image, metadata)).scores
+    origin = f"the net's scores for {description}"
 
 controls, charts = st.columns([1, 3], gap="large")
 with controls:
     st.caption(f"Starting from {origin}. Edit any score to see what changes.")
     shown_scores = np.round(np.asarray(base_scores, dtype=float), 3)
-    start, editor_key = carried_table("softmax_scores", f"scores_{source}_{st.session_state.get('softmax_index', '')}",
+    start, editor_key = carried_table("softmax_scores", "scores_" + hashlib.sha1(origin.encode()).hexdigest()[:10],
                                       shown_scores)
     edited = st.data_editor(
         pd.DataFrame({"class": classes, "score": start}),

@@ -5,7 +5,7 @@ import torch
 from models import data
 from models.checkpoints import CheckpointError
 from models.convolution import ConvSettingError
-from models.inputs import to_tensor
+from models.inputs import net_input
 from models.probes import class_input_gradient
 from models.strides import (
     coverage,
@@ -126,7 +126,7 @@ elif picked is not None:
     mean_colour = np.round(np.array(metadata["mean"]) * 255).astype(np.uint8)
     grey = np.broadcast_to(mean_colour, image.shape).copy()
     for name, picture in ((description, image), ("a plain grey image (the dataset's mean colour)", grey)):
-        saliency = class_input_gradient(model, to_tensor(picture, metadata["mean"], metadata["std"])).numpy()
+        saliency = class_input_gradient(model, net_input(picture, metadata)).numpy()
         left, right = st.columns(2)
         left.plotly_chart(gradient_map(saliency, f"|∂score / ∂pixel| for {name}", height=280), width="stretch")
         right.plotly_chart(gradient_map(np.log1p(spectrum(saliency)), "its spectrum (log magnitude, centred)",

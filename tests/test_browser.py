@@ -154,7 +154,7 @@ def test_a_link_carries_the_drawn_digit_to_another_browser(page):
 def test_change_two_controls_and_open_the_link_elsewhere(page):
     page.get_by_role("link", name="Softmax vs log-softmax").first.click()
     _wait_for_script(page)
-    page.get_by_text("An MNIST test image").first.click()
+    page.get_by_text("MNIST test image").first.click()
     _wait_for_script(page)
     number = page.get_by_label("Test image number")
     number.fill("42")

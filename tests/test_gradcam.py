@@ -140,7 +140,7 @@ def test_shipped_resnet_looks_at_the_centred_object(data_available):
     from models import checkpoints, data
     from models.gradcam import centre_share
     from models.inference import predict
-    from models.inputs import to_tensor
+    from models.inputs import net_input
     from tests.shipped import RESNET20
 
     model, metadata = checkpoints.load(RESNET20)
@@ -148,9 +148,9 @@ def test_shipped_resnet_looks_at_the_centred_object(data_available):
     shares = []
     for index in range(400):
         image = test_set.images[index].permute(1, 2, 0).numpy()
-        if predict(model, image, metadata).top != int(test_set.labels[index]):
+        x = net_input(image, metadata)
+        if predict(model, x).top != int(test_set.labels[index]):
             continue
-        x = to_tensor(image, metadata["mean"], metadata["std"])
         shares.append(centre_share(gradcam(model, x, "layer3.2.relu2", int(test_set.labels[index])).heatmap))
         if len(shares) == 200:
             break

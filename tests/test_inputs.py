@@ -7,7 +7,7 @@ from PIL import Image
 
 from models import checkpoints, data
 from models.inference import predict
-from models.inputs import InputError, check_image, ink_from_canvas, ink_from_photo, mnist_digit, to_tensor
+from models.inputs import InputError, check_image, ink_from_canvas, ink_from_photo, mnist_digit, net_input, to_tensor
 from tests.shipped import GAP_MNIST
 
 
@@ -82,7 +82,7 @@ def test_net_reads_rescaled_and_shifted_test_digits(data_available, gap_model):
         canvas = np.zeros((280, 280), dtype=np.uint8)
         top, left = rng.integers(0, 280 - size + 1, 2)
         canvas[top : top + size, left : left + size] = big
-        prediction = predict(model, mnist_digit(canvas), metadata)
+        prediction = predict(model, net_input(mnist_digit(canvas), metadata))
         correct += prediction.top == int(test_set.labels[index])
     assert correct / len(indices) >= 0.97
 
@@ -113,15 +113,20 @@ def test_upload_checks():
         check_image(_png(Image.new("RGB", (4, 4)), format="GIF"))
 
 
+def _tiled(row, dtype) -> Image.Image:
+    """An 8-row picture (the smallest side accepted) of one repeated row of values."""
+    return Image.fromarray(np.tile(np.array([row] * 8, dtype=dtype), (1, 3)))
+
+
 def test_upload_modes_are_converted():
-    sixteen = Image.fromarray(np.array([[0, 65535]], dtype=np.uint16))
-    assert np.asarray(check_image(_png(sixteen))).tolist() == [[0, 255]]
-    dark = Image.fromarray(np.array([[0, 15, 4096]], dtype=np.uint16))   # stays dark: no stretch
-    assert np.asarray(check_image(_png(dark))).tolist() == [[0, 0, 15]]
-    palette = Image.new("P", (3, 3), 1)
+    sixteen = _tiled([0, 65535, 0], np.uint16)
+    assert np.asarray(check_image(_png(sixteen)))[0, :3].tolist() == [0, 255, 0]
+    dark = _tiled([0, 15, 4096], np.uint16)   # stays dark: no stretch
+    assert np.asarray(check_image(_png(dark)))[0, :3].tolist() == [0, 0, 15]
+    palette = Image.new("P", (8, 8), 1)
     palette.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
     assert check_image(_png(palette)).getpixel((0, 0)) == (255, 0, 0)
-    transparent = Image.new("RGBA", (2, 2), (0, 0, 0, 0))   # transparent -> white paper
+    transparent = Image.new("RGBA", (8, 8), (0, 0, 0, 0))   # transparent -> white paper
     assert check_image(_png(transparent)).getpixel((0, 0)) == (255, 255, 255)
 
 
@@ -131,7 +136,7 @@ def test_blank_photo_has_no_ink():
 
 
 def test_transparent_grey_png_lies_on_white_paper():
-    grey = Image.new("L", (2, 2), 0)
+    grey = Image.new("L", (8, 8), 0)
     buffer = io.BytesIO()
     grey.save(buffer, format="PNG", transparency=0)
     assert check_image(buffer.getvalue()).getpixel((0, 0)) in (255, (255, 255, 255))

@@ -57,7 +57,7 @@ def loss_curves(runs: Sequence[dict], title: str, height: int = 360) -> go.Figur
             peak = max(losses) if losses else None
             if peak is not None and peak > top:
                 label += f" (loss up to {peak:.1g}, off this scale)"
-            fig.add_trace(go.Scatter(x=[step], y=[y], mode="markers+text", showlegend=False,
+            fig.add_trace(go.Scatter(x=[step], y=[y], mode="markers+text", name=run["label"], showlegend=not steps,
                                      marker=dict(symbol="x", size=14, color=colour), text=[label],
                                      textposition="bottom right", textfont=dict(color=colour), hoverinfo="skip"))
     fig.update_yaxes(type="log", title_text="training loss (log scale)", range=[math.log10(bottom), math.log10(top)])
