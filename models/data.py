@@ -1,8 +1,8 @@
 """MNIST and CIFAR-10 as uint8 image tensors (N, C, H, W) plus int64 labels.
 
 The data root is the CNN_LAB_DATA environment variable (default ./data). Layouts read:
-- MNIST: torchvision's `<root>/MNIST/raw/*-ubyte` (plain or .gz);
-- CIFAR-10: torchvision's `<root>/cifar-10-batches-py`, or the ImageFolder layout
+- MNIST: torchvision's `<root>/MNIST/raw/*-ubyte` (read by torchvision.datasets.MNIST);
+- CIFAR-10: torchvision's `<root>/cifar-10-batches-py` (torchvision.datasets.CIFAR10), or the ImageFolder layout
   `<root>/cifar10-jpg/{train,test}/<class>/*.jpg`.
 Each split is decoded once per process and kept in memory.
 
@@ -14,9 +14,7 @@ when it is there and that sample otherwise. Training needs the full sets (`load`
 from __future__ import annotations
 
 import functools
-import gzip
 import os
-import pickle
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -151,7 +149,7 @@ def normalise(images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, .
     return (images.float() / 255 - mean_t) / std_t
 
 
-# --- MNIST -----------------------------------------------------------------------------------
+# --- MNIST and CIFAR-10's own files: read by torchvision's dataset classes ---------------------
 
 _MNIST_FILES = {
     True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -161,63 +159,54 @@ _MNIST_FILES = {
 
 @functools.lru_cache(maxsize=None)
 def _load_mnist(root: str, train: bool, download: bool) -> ImageSet:
-    raw = Path(root) / "MNIST" / "raw"
-    image_file, label_file = (_find_idx(raw, stem) for stem in _MNIST_FILES[train])
-    if (image_file is None or label_file is None) and download:
-        import torchvision
+    import torchvision
 
-        torchvision.datasets.MNIST(root, train=train, download=True)
-        image_file, label_file = (_find_idx(raw, stem) for stem in _MNIST_FILES[train])
-    if image_file is None or label_file is None:
+    raw = Path(root) / "MNIST" / "raw"
+    split = "training" if train else "test"
+    if not all((raw / name).is_file() for name in _MNIST_FILES[train]) and not download:
         raise DataNotFoundError(
-            f"MNIST {'training' if train else 'test'} files not found in {raw} "
-            f"(looked for {' and '.join(_MNIST_FILES[train])}, plain or .gz). "
+            f"MNIST {split} files not found in {raw} (looked for {' and '.join(_MNIST_FILES[train])}). "
             "Set CNN_LAB_DATA to the folder that contains MNIST/raw, or run "
             "`python -m models.data --download` once on a machine with internet."
         )
-    images = torch.from_numpy(_read_idx(image_file)).unsqueeze(1)
-    labels = torch.from_numpy(_read_idx(label_file).astype(np.int64))
-    return ImageSet("mnist", images, labels, MNIST_CLASSES,
-                    f"the MNIST {'training' if train else 'test'} set ({len(labels):,} images)")
+    if download:
+        torchvision.datasets.MNIST(root, train=train, download=True)
+    from torchvision.datasets.mnist import read_image_file, read_label_file
+
+    image_file, label_file = (str(raw / name) for name in _MNIST_FILES[train])
+    try:
+        images, labels = read_image_file(image_file), read_label_file(label_file)
+    except (AssertionError, ValueError, RuntimeError, KeyError, OSError) as error:
+        raise DataError(f"the MNIST {split} files in {raw} are truncated or damaged ({error or 'wrong size'}); "
+                        "download them again") from None
+    if len(images) != len(labels):
+        raise DataError(f"the MNIST {split} files in {raw} do not match ({len(images)} images, {len(labels)} "
+                        "labels); download them again")
+    return ImageSet("mnist", images.unsqueeze(1).contiguous(), labels.long(), MNIST_CLASSES,
+                    f"the MNIST {split} set ({len(labels):,} images)")
 
 
 def _find_idx(folder: Path, stem: str) -> Path | None:
-    for candidate in (folder / stem, folder / f"{stem}.gz"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def _read_idx(path: Path) -> np.ndarray:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    magic = int.from_bytes(data[0:4], "big")
-    if magic >> 8 != 0x08:  # 0x08 = unsigned byte
-        raise DataError(f"{path} is not an IDX file of unsigned bytes; download it again")
-    ndim = magic & 0xFF
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
-    if body.size != np.prod(shape):
-        raise DataError(f"{path} is truncated ({body.size} of {np.prod(shape)} bytes); download it again")
-    return body.reshape(shape).copy()
-
-
-# --- CIFAR-10 --------------------------------------------------------------------------------
+    candidate = folder / stem
+    return candidate if candidate.is_file() else None
 
 
 @functools.lru_cache(maxsize=None)
 def _load_cifar10(root: str, train: bool, download: bool) -> ImageSet:
     batches = Path(root) / "cifar-10-batches-py"
     folder = Path(root) / "cifar10-jpg" / ("train" if train else "test")
-    if not batches.is_dir() and not folder.is_dir() and download:
+    split = "training" if train else "test"
+    if batches.is_dir() or (download and not folder.is_dir()):
         import torchvision
 
-        torchvision.datasets.CIFAR10(root, train=train, download=True)
-    split = "training" if train else "test"
-    if batches.is_dir():
-        found = _read_cifar_batches(batches, train)
-        return replace(found, source=f"the CIFAR-10 {split} set ({len(found):,} images)")
+        try:
+            found = torchvision.datasets.CIFAR10(root, train=train, download=download)
+        except RuntimeError as error:   # torchvision checks every file's checksum
+            raise DataError(f"the CIFAR-10 files in {batches} are incomplete or damaged ({error}); "
+                            "download them again") from None
+        images = torch.from_numpy(found.data).permute(0, 3, 1, 2).contiguous()
+        return ImageSet("cifar10", images, torch.tensor(found.targets, dtype=torch.int64), CIFAR10_CLASSES,
+                        f"the CIFAR-10 {split} set ({len(found):,} images)")
     if folder.is_dir():
         found = read_image_folder(folder, "cifar10", CIFAR10_CLASSES)
         return replace(found, source=f"the CIFAR-10 {split} set ({len(found):,} images, JPEG copy)")
@@ -226,23 +215,6 @@ def _load_cifar10(root: str, train: bool, download: bool) -> ImageSet:
         "(ImageFolder layout: <class>/<image>.jpg). Set CNN_LAB_DATA to the folder that "
         "contains one of them, or run `python -m models.data --download` once on a machine "
         "with internet."
-    )
-
-
-def _read_cifar_batches(folder: Path, train: bool) -> ImageSet:
-    names = [f"data_batch_{i}" for i in range(1, 6)] if train else ["test_batch"]
-    images, labels = [], []
-    for name in names:
-        with open(folder / name, "rb") as f:
-            # torchvision's own reader does the same: the official files are pickles.
-            entry = pickle.load(f, encoding="latin1")
-        images.append(np.asarray(entry["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
-        labels.extend(entry["labels"])
-    return ImageSet(
-        "cifar10",
-        torch.from_numpy(np.concatenate(images)),
-        torch.tensor(labels, dtype=torch.int64),
-        CIFAR10_CLASSES,
     )
 
 

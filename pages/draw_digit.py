@@ -8,7 +8,7 @@ from models.inputs import InputError, canvas_image, ink_from_canvas, mnist_digit
 from ui import models as ui_models
 from ui.inputs import input_sources, pick_image
 from ui.scenes import DrawingError, checked_drawing
-from ui.your_digit import set_your_digit
+from ui import your_digit
 from ui.presenter import teaching
 from viz.charts import class_bars, grey_image
 
@@ -33,30 +33,25 @@ digit, shown_source = None, ""
 with left:
     if source == DRAW:
         stroke = st.slider("Stroke width", 8, 40, 20, key="stroke_width")
-        version = st.session_state.setdefault("canvas_version", 0)
+        version = your_digit.canvas_version()
         canvas = st_canvas(
             stroke_width=stroke, stroke_color="#FFFFFF", background_color="#000000",
             height=280, width=280, drawing_mode="freedraw", return_image_data=True,
-            initial_drawing=st.session_state.get("digit_drawing"),   # redrawn after a page switch
+            initial_drawing=your_digit.strokes(),   # redrawn after a page switch, a link or a lesson
             key=f"digit_canvas_{version}",
         )
         if canvas is not None and canvas.image_bytes is not None:
             try:
                 pixels = canvas_image(canvas.image_bytes)   # size-checked before it is decoded
-                st.session_state["drawn_digit"] = mnist_digit(ink_from_canvas(pixels))
-                st.session_state["digit_drawing"] = checked_drawing(canvas.json_data)
+                your_digit.drew(mnist_digit(ink_from_canvas(pixels)), checked_drawing(canvas.json_data))
             except (InputError, DrawingError) as error:
                 st.error(str(error))
-        # A canvas redrawn from `digit_drawing` sends no image until the next stroke: until
-        # then the digit it showed before stands.
-        digit = st.session_state.get("drawn_digit")
+        digit = your_digit.canvas_digit()
         if st.button("Clear the drawing", icon=":material/ink_eraser:"):
-            st.session_state["canvas_version"] = version + 1
-            for key in ("digit_drawing", "drawn_digit"):
-                st.session_state.pop(key, None)
+            your_digit.clear_canvas()
             st.rerun()
         st.caption("The toolbar above the canvas has undo, redo and a bin that clears it too.")
-        shown_source = "your drawing"
+        shown_source = your_digit.DRAWN
     else:
         picked = pick_image("mnist", source, key="digit")
         if picked is not None:
@@ -65,10 +60,10 @@ with left:
 with right:
     if digit is None:
         if source == DRAW:   # an empty canvas: the student wiped their digit
-            set_your_digit(None, "")
+            your_digit.set_your_digit(None, "")
         st.info("Draw a digit (or pick one) and the net's answer appears here.")
     else:
-        set_your_digit(digit, shown_source)
+        your_digit.set_your_digit(digit, shown_source)
         prediction = predict(model, net_input(digit, metadata))
         top = prediction.top
         net_sees, verdict = st.columns([1, 1])

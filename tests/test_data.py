@@ -29,16 +29,24 @@ def _write_idx(path, array, gz=False):
         f.write(header + array.astype(np.uint8).tobytes())
 
 
-def test_mnist_gz_layout(tmp_path):
+def test_mnist_in_torchvisions_layout_is_read_with_torchvision(tmp_path):
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
     images = np.random.default_rng(0).integers(0, 256, (7, 28, 28))
-    _write_idx(raw / "t10k-images-idx3-ubyte.gz", images, gz=True)
-    _write_idx(raw / "t10k-labels-idx1-ubyte.gz", np.arange(7) % 10, gz=True)
+    _write_idx(raw / "t10k-images-idx3-ubyte", images)
+    _write_idx(raw / "t10k-labels-idx1-ubyte", np.arange(7) % 10)
     test = data.load("mnist", train=False, root=tmp_path)
-    assert test.images.shape == (7, 1, 28, 28)
+    assert test.images.shape == (7, 1, 28, 28) and test.images.dtype == torch.uint8
     assert torch.equal(test.images[:, 0], torch.from_numpy(images.astype(np.uint8)))
     assert test.labels.tolist() == list(range(7))
+
+
+def test_compressed_mnist_files_are_named_in_the_message(tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    _write_idx(raw / "t10k-images-idx3-ubyte.gz", np.zeros((2, 28, 28)), gz=True)
+    with pytest.raises(data.DataNotFoundError, match="t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte"):
+        data.load("mnist", train=False, root=tmp_path)
 
 
 def test_cifar_image_folder_layout(tmp_path):
@@ -58,13 +66,20 @@ def test_cifar_image_folder_layout(tmp_path):
     assert np.array_equal(test.images[4].permute(1, 2, 0).numpy(), pixels[("bird", 1)])
 
 
-def test_cifar_torchvision_layout(tmp_path):
+def test_cifar_torchvision_layout(tmp_path, monkeypatch):
+    import torchvision
+
+    # torchvision checks each file's checksum against the official files; these are made here.
+    monkeypatch.setattr(torchvision.datasets.CIFAR10, "_check_integrity", lambda self: True)
+    monkeypatch.setattr(torchvision.datasets.cifar, "check_integrity", lambda *args: True)
     folder = tmp_path / "cifar-10-batches-py"
     folder.mkdir()
     rng = np.random.default_rng(2)
     flat = rng.integers(0, 256, (4, 3072), dtype=np.uint8)
     with open(folder / "test_batch", "wb") as f:
         pickle.dump({"data": flat, "labels": [3, 1, 4, 1]}, f)
+    with open(folder / "batches.meta", "wb") as f:
+        pickle.dump({"label_names": list(data.CIFAR10_CLASSES)}, f)
     test = data.load("cifar10", train=False, root=tmp_path)
     assert test.images.shape == (4, 3, 32, 32)
     assert torch.equal(test.images[2].reshape(-1), torch.from_numpy(flat[2]))
@@ -116,3 +131,11 @@ def test_truncated_mnist_file_is_a_clear_error(tmp_path):
     path.write_bytes(path.read_bytes()[:500])
     with pytest.raises(data.DataError, match="truncated"):
         data.load("mnist", train=False, root=tmp_path)
+
+
+def test_damaged_cifar_files_are_a_clear_error(tmp_path):
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    (folder / "test_batch").write_bytes(b"not the official file")
+    with pytest.raises(data.DataError, match="incomplete or damaged"):
+        data.load("cifar10", train=False, root=tmp_path)

@@ -42,7 +42,9 @@ def test_full_data_present_is_decided_without_decoding(tmp_path):
     for stem in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte"):
         (raw / stem).write_bytes(b"")
     assert not data.full_data_present("mnist", tmp_path)
-    (raw / "t10k-labels-idx1-ubyte.gz").write_bytes(b"")
+    (raw / "t10k-labels-idx1-ubyte.gz").write_bytes(b"")   # compressed: not what torchvision reads
+    assert not data.full_data_present("mnist", tmp_path)
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(b"")
     assert data.full_data_present("mnist", tmp_path)
     (tmp_path / "cifar10-jpg" / "train").mkdir(parents=True)
     assert not data.full_data_present("cifar10", tmp_path)

@@ -18,7 +18,6 @@ from ui import models as ui_models
 from ui.navigation import BY_PATH
 from ui.scenes import (
     SAFE_KEY,
-    Digit,
     DigitStore,
     Lesson,
     LessonError,
@@ -31,7 +30,7 @@ from ui.scenes import (
     to_query,
 )
 from ui.text import plain
-from ui.your_digit import set_your_digit, your_digit
+from ui import your_digit
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS_DIR = ROOT / "lessons"
@@ -63,20 +62,8 @@ def current_scene(page: str, title: str = "", note: str = "") -> Scene:
         entry = ui_models.current_entry(dataset)
         if entry is not None:
             models[dataset] = entry.label
-    digit = None
-    if (mine := your_digit()) is not None:
-        drawing = st.session_state.get("digit_drawing") if mine["source"] == "your drawing" else None
-        digit = Digit(mine["image"], mine["source"], drawing)
-    return Scene(page, title, capture_controls(page, st.session_state), models, digit,
+    return Scene(page, title, capture_controls(page, st.session_state), models, your_digit.as_scene_digit(),
                  list(hidden_controls(page)), note)
-
-
-def _restore_digit(digit: Digit) -> None:
-    set_your_digit(digit.image, digit.source)
-    if digit.drawing is not None:   # redraw the strokes on the canvas of "Draw a digit"
-        st.session_state["digit_drawing"] = digit.drawing
-        st.session_state["drawn_digit"] = digit.image
-        st.session_state["canvas_version"] = st.session_state.get("canvas_version", 0) + 1
 
 
 def open_link(page: str) -> None:
@@ -105,7 +92,7 @@ def open_link(page: str) -> None:
             problems.append("the link's digit is not stored on this server (digits stay on the "
                             "server where the link was made)")
         else:
-            _restore_digit(digit)
+            your_digit.restore(digit)
     if link.presenting:
         st.session_state[PRESENTING] = True
     if link.scene.hidden:
