@@ -1,7 +1,9 @@
 """The architecture lab's Train button, timed: the course's GAP preset with the page's default
 settings on a GPU (15 epochs, batch 128, peak lr 0.05, SGD), run as the page runs it — the job
 of models/lab.py on the training worker, followed by polling once a second like the page's
-fragment. Target (issue 9): >= 99.4 % within 15 epochs and <= 10 s wall time on one H100.
+fragment. Targets: >= 99.4 % within 15 epochs and <= 10 s wall time on one H100 (issue 9); on
+2 CPU cores, >= 98 % within 30 s (issue 18). Seconds to each accuracy are training seconds, test
+evaluation included.
 
     CNN_LAB_DATA=../shared/data python bench/lab_speed.py [--epochs 15]
 
@@ -35,6 +37,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--limit", type=int, help="train on the first N images (quick checks only)")
+    parser.add_argument("--clicks", type=int, choices=(1, 2), default=2, help="1: time the first click only")
     args = parser.parse_args()
     device = default_device()
     name = torch.cuda.get_device_name(0) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
@@ -43,7 +46,7 @@ def main() -> None:
     data.load("mnist", True), data.load("mnist", False)   # the app has them cached after the first page
 
     config = lab_config(args.epochs, args.batch_size, args.lr)
-    for attempt in ("first click (cold: CUDA kernels load)", "second click (warm)"):
+    for attempt in ("first click (cold: kernels load)", "second click (warm)")[: args.clicks]:
         clicked = time.perf_counter()
         job = worker().submit("lab bench", "bench", training_job(GAP_PRESET, "mnist", (1, 28, 28), config, args.limit))
         while True:
@@ -54,10 +57,14 @@ def main() -> None:
         if job.error:
             raise SystemExit(f"the job failed: {job.error}")
         result = job.result["result"]
-        reached = next((row["epoch"] for row in result.history if row["test_accuracy"] >= TARGET), None)
-        print(f"{attempt}: finished in the page after {seen:.1f} s (training {result.seconds:.1f} s); "
-              f"test accuracy {result.test_accuracy:.2%} after {len(result.history)} epochs; "
-              f"{TARGET:.1%} first reached at epoch {reached if reached else '(never)'}")
+
+        def first(target: float) -> str:
+            row = next((r for r in result.history if r["test_accuracy"] >= target), None)
+            return f"{target:.1%} at epoch {row['epoch']} ({row['seconds']:.1f} s)" if row else f"{target:.1%} never"
+
+        print(f"{attempt}: finished in the page after {seen:.1f} s (training {result.seconds:.1f} s, "
+              f"{result.precision}); test accuracy {result.test_accuracy:.2%} after {len(result.history)} epochs; "
+              f"first reached: {first(0.98)}, {first(0.99)}, {first(TARGET)}")
 
 
 if __name__ == "__main__":

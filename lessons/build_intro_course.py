@@ -63,6 +63,22 @@ def digit_of(segments) -> np.ndarray:
     return mnist_digit(ink_from_canvas(np.asarray(canvas)))
 
 
+def residual_note() -> str:
+    """The plain-vs-residual scene's line, from the shipped runs (a line on the projector states
+    only what the scene shows)."""
+    from models.residual_study import load_runs
+
+    runs, _ = load_runs()
+    loss = {name: run.history[-1]["train_loss"] for name, run in runs.items()}
+    if not {"plain20", "plain56", "resnet20", "resnet56"} <= set(loss):
+        return "He et al.: 56 plain layers train worse than 20; skip connections fix it. Compare these runs."
+    plain = "worse" if loss["plain56"] > loss["plain20"] else "no worse"
+    residual = "better" if loss["resnet56"] < loss["resnet20"] else "not better"
+    return (f"In these runs 56 plain layers train {plain} than 20 (loss {loss['plain56']:.2f} vs "
+            f"{loss['plain20']:.2f}); with skips, 56 train {residual} than 20 ({loss['resnet56']:.2f} vs "
+            f"{loss['resnet20']:.2f}).")
+
+
 def intro_course() -> Lesson:
     three = Digit(digit_of(THREE), "your drawing", drawing_of(THREE))
     models = {"mnist": "gap-mnist", "cifar10": "resnet20"}
@@ -77,7 +93,7 @@ def intro_course() -> Lesson:
               "One kernel, nine weights, slid over every position: multiply, add, write one number.",
               cv_source="Your digit", cv_padding=1, cv_stride=1, cv_dilation=1),
         scene("feature-maps", "3. Feature maps before and after ReLU",
-              "Blue is negative evidence; ReLU sets it to zero and keeps the red.",
+              "Before ReLU: blue below zero, red above. After it the negatives are 0 (dark), the rest stays.",
               fm_dataset="MNIST", fm_source_mnist="Your digit", fm_layer_mnist=0),
         scene("feature-maps", "4. Deeper feature maps and their receptive fields",
               "Deeper maps are smaller, and each pixel sees a larger patch of the digit.",
@@ -104,10 +120,10 @@ def intro_course() -> Lesson:
               "Twin nets, same start, same batches: one with batch norm, one without.",
               bn_kind="GAP MNIST net (ReLU)", bn_steps=300),
         scene("plain-vs-residual", "8. ResNet: plain vs residual",
-              "56 plain layers train worse than 20. Skip connections fix it.",
+              residual_note(),
               pr_metric="training loss", pr_depth=56),
         scene("grad-cam", "9. Grad-CAM: where does the net look?",
-              "Red marks the evidence for the chosen class.",
+              "Bright yellow marks the strongest evidence for the chosen class, dark purple none.",
               gc_dataset="CIFAR-10", gc_source_cifar10="CIFAR-10 test image", gc_cifar10_index=7),
         scene("strides", "10. Strides and the checkerboard",
               "Kernel 3, stride 2: some pixels are used twice as often as their neighbours.",

@@ -36,6 +36,15 @@ def gradcam_layers(model: nn.Module) -> list[str]:
     return relu_layers(model)
 
 
+def map_layers(model: nn.Module, input_shape: tuple[int, int, int]) -> list[str]:
+    """The layers of `gradcam_layers` whose output is a feature map for inputs of `input_shape`
+    (after a fully connected layer there is no "where" left to show)."""
+    from models.receptive_field import receptive_fields
+
+    shapes = {layer.name: layer.out_shape for layer in receptive_fields(model, input_shape)}
+    return [name for name in gradcam_layers(model) if len(shapes.get(name, (0, 0, 0))) == 3]
+
+
 def _layer(model: nn.Module, name: str) -> nn.Module:
     modules = dict(model.named_modules())
     if name not in modules:

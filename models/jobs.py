@@ -212,14 +212,16 @@ def _release_gpu_memory() -> None:
 
 
 def training_threads() -> int:
-    """CPU threads the worker's jobs compute with: CNN_LAB_TRAIN_THREADS, by default every core.
-    Page runs keep one thread each (app.py); training gets the cores they leave idle."""
+    """CPU threads the worker's jobs compute with: CNN_LAB_TRAIN_THREADS, by default all cores but
+    one. Page runs keep one thread each (app.py). A thread team that shares its cores with page
+    runs waits at every barrier for a thread the system parked: on 2 busy cores, the knob pages'
+    runs took 12-82 s with 2 threads and 3-14 s with 1 (bench/knobs_speed.py)."""
     import os
 
     try:
         return max(1, int(os.environ.get("CNN_LAB_TRAIN_THREADS", "")))
     except ValueError:
-        return os.cpu_count() or 1
+        return max(1, (os.cpu_count() or 1) - 1)
 
 
 def _compute_with_threads(threads: int) -> None:

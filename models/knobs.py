@@ -334,17 +334,20 @@ def dropout_in_numbers(x: torch.Tensor, p: float, seed: int = 0) -> dict:
 
 
 def first_activation(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """The output of the first ReLU of `model` for input `x` (eval mode, on a copy)."""
+    """The output (a feature map) of the first ReLU after a convolution of `model` for input `x`
+    (eval mode, on a copy). ValueError when no ReLU of the net gives a feature map."""
     probe = copy.deepcopy(model).float().eval()
-    relus = [m for m in probe.modules() if isinstance(m, nn.ReLU)]
-    if not relus:
-        raise ValueError("this net has no ReLU")
     caught = []
-    handle = relus[0].register_forward_hook(lambda module, inputs, output: caught.append(output.detach()))
+    handles = [m.register_forward_hook(lambda module, inputs, output: caught.append(output.detach()))
+               for m in probe.modules() if isinstance(m, nn.ReLU)]
     with torch.no_grad():
         probe(x)
-    handle.remove()
-    return caught[0]
+    for handle in handles:
+        handle.remove()
+    maps = [output for output in caught if output.dim() == 4]
+    if not maps:
+        raise ValueError("this net has no ReLU after a convolution")
+    return maps[0]
 
 
 # --- 5. Input normalisation -----------------------------------------------------------------------------

@@ -267,9 +267,14 @@ def _write_state(path: Path, **state) -> None:
 
 def one_cycle(optimizer: torch.optim.Optimizer, config: TrainConfig, total_steps: int) -> torch.optim.lr_scheduler.OneCycleLR:
     """The learning-rate (and momentum) schedule of every run: up to `config.lr` over the first
-    `warmup_fraction` of the steps, then down to almost zero; momentum moves the other way."""
+    `warmup_fraction` of the steps (at least a step and a half: OneCycleLR divides by the warm-up's
+    length), then down to almost zero; momentum moves the other way."""
+    if total_steps < 2:
+        raise ValueError(f"a run needs at least 2 training steps, not {total_steps}: use more images, "
+                         "more epochs or a smaller batch")
     return torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=config.lr, total_steps=total_steps, pct_start=config.warmup_fraction,
+        optimizer, max_lr=config.lr, total_steps=total_steps,
+        pct_start=max(config.warmup_fraction, 1.5 / total_steps),
         base_momentum=config.momentum - 0.05, max_momentum=config.momentum + 0.05,
     )
 
@@ -285,8 +290,6 @@ def _train(model, train_set, test_set, config, device, on_progress, stop, state_
     if steps_per_epoch == 0:
         raise ValueError(f"batch size {config.batch_size} is larger than the {len(train_set)} training images")
     total_steps = steps_per_epoch * config.epochs
-    # A short epoch still reports a few times, so a live curve and a progress bar move within it.
-    report_every = max(1, min(config.report_every, steps_per_epoch // 4))
     optimizer = _make_optimizer(model, config)
     schedule = one_cycle(optimizer, config, total_steps)
     precision = choose_precision(device, config.precision)
@@ -340,7 +343,7 @@ def _train(model, train_set, test_set, config, device, on_progress, stop, state_
             report_loss += detached
             report_steps += 1
             epoch_correct += (output.detach().argmax(1) == y).sum()
-            if step % report_every == 0:
+            if step % config.report_every == 0:
                 mean_loss = (report_loss / report_steps).item()
                 if not math.isfinite(mean_loss) or mean_loss > DIVERGED_LOSS:
                     result.diverged = True

@@ -5,7 +5,7 @@ import torch
 
 from models import knobs
 from models.gap_mnist import ACTIVATIONS
-from ui import models as ui_models
+from ui import catalogue
 from ui.knob_runs import live, shipped, shipped_caption
 from ui.presenter import teaching
 from viz.kernels import tile_grid
@@ -92,7 +92,7 @@ if stored:
     show_sweep(stored["result"], "shipped runs")
     st.caption(shipped_caption(stored, f"Peak lr 0.2, batch 32, tested on {stored['result']['test_images']:,} test "
                                        "images."))
-model, metadata = ui_models.require("mnist")
+model, metadata = catalogue.require("mnist")
 if metadata.get("test_accuracy"):
     st.caption(f"For scale: the MNIST model chosen in the sidebar ({metadata.get('name', 'a trained net')}, "
                f"{metadata.get('epochs', '?')} epochs) reaches {metadata['test_accuracy']:.2%} on the test set.")

@@ -17,7 +17,8 @@ from models.bn_shift import (
 from models.lab import load_for_training
 from models.train import default_device, evaluate
 from ui import jobs
-from ui import models as ui_models
+from ui.bn_formula import show_bn_formula
+from ui import catalogue
 from ui.presenter import teaching
 from viz.batch_norm import accuracy_curves, group_map, histograms, percentile_bands
 
@@ -121,7 +122,7 @@ jobs.follow("bn", show_history, lambda p: f"step {p.get('step', 0)} of {steps}")
 
 # --- Train mode vs eval mode ---------------------------------------------------------------------
 st.subheader("Train mode and eval mode")
-model, metadata = ui_models.require("mnist")
+model, metadata = catalogue.require("mnist")
 norms = [name for name in anatomy.norm_layers(model)
          if isinstance(anatomy.module(model, name), torch.nn.BatchNorm2d)]
 if not norms:
@@ -171,6 +172,9 @@ probe = copy.deepcopy(model)
 single = data.normalise(sample.images[:1], sample.mean, sample.std)
 if norms:
     train_and_eval_mode()
+
+# --- The formula, step by step -------------------------------------------------------------------
+show_bn_formula()
 
 # --- Which axes ----------------------------------------------------------------------------------
 st.subheader("BatchNorm, LayerNorm, InstanceNorm, GroupNorm: what is averaged")

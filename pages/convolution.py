@@ -17,7 +17,7 @@ from models.convolution import (
     window,
 )
 from models.inputs import net_input
-from ui import models as ui_models
+from ui import catalogue
 from ui.inputs import input_sources, pick_image
 from ui.presenter import carried_table, carry_table, teaching
 from ui.text import plain
@@ -34,8 +34,8 @@ teaching(
     "A kernel slides over the image: multiply, add, move on.",
 )
 
-model, metadata = ui_models.require("mnist")
-net_name = plain(ui_models.current_entry("mnist").label, 60)
+model, metadata = catalogue.require("mnist")
+net_name = plain(catalogue.current_entry("mnist").label, 60)
 first = anatomy.first_conv(model)
 # The chosen net's first layer: its learned kernels (one input channel for MNIST).
 first_conv = anatomy.weight(model, first.name) if first is not None and first.in_channels == 1 else None

@@ -5,7 +5,7 @@ from streamlit_drawable_canvas import st_canvas
 from models import data
 from models.inference import predict
 from models.inputs import InputError, canvas_image, ink_from_canvas, mnist_digit, net_input
-from ui import models as ui_models
+from ui import catalogue
 from ui.inputs import input_sources, pick_image
 from ui.scenes import DrawingError, checked_drawing
 from ui import your_digit
@@ -21,7 +21,7 @@ teaching(
     "Draw a digit: the net answers as you draw.",
 )
 
-model, metadata = ui_models.require("mnist")
+model, metadata = catalogue.require("mnist")
 classes = metadata.get("classes", list(data.MNIST_CLASSES))
 
 DRAW = "Draw"

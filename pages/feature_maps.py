@@ -5,7 +5,7 @@ import streamlit as st
 from models.inputs import net_input
 from models.probes import relu_maps, unit_input_gradient
 from models.receptive_field import receptive_fields
-from ui import models as ui_models
+from ui import catalogue
 from ui.inputs import input_sources, pick_image
 from ui.presenter import teaching
 from viz.feature_maps import gradient_map, image_with_patch, map_grid, zero_share_chart
@@ -24,26 +24,26 @@ teaching(
 )
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def field_table(_model, model_key: int, input_shape: tuple) -> list:
-    return receptive_fields(_model, input_shape)
-
-
 dataset_names = {"MNIST": "mnist", "CIFAR-10": "cifar10"}
+dataset_titles = {name: title for title, name in dataset_names.items()}
 net_col, source_col = st.columns([1, 2])
 dataset = dataset_names[net_col.radio("Net", list(dataset_names), horizontal=True, key="fm_dataset")]
-model, metadata = ui_models.require(dataset)
+model, metadata = catalogue.require(dataset)
 source = source_col.radio("Input", input_sources(dataset), horizontal=True, key=f"fm_source_{dataset}")
 picked = pick_image(dataset, source, key=f"fm_{dataset}")
 if picked is None:
     st.stop()
 image, description = picked
 x = net_input(image, metadata)
-layers = relu_maps(model, x)
+layers = [maps for maps in relu_maps(model, x) if maps.pre.dim() == 3]   # feature maps, not flat vectors
+if not layers:
+    st.info(f"The chosen {dataset_titles[dataset]} net has no ReLU after a convolution, so it makes no feature maps "
+            "to show: its layers see the whole image at once. Choose a convolutional net in the sidebar.")
+    st.stop()
 
 # --- The maps of one layer -------------------------------------------------------------------
 st.subheader("Before and after ReLU")
-ui_models.forget_when_the_model_changes(dataset, f"fm_layer_{dataset}")
+catalogue.forget_when_the_model_changes(dataset, f"fm_layer_{dataset}")
 index = st.selectbox(
     "Layer (each ReLU in forward order)", range(len(layers)), index=0, key=f"fm_layer_{dataset}",
     format_func=lambda i: f"{i + 1}. {layers[i].name} — {'×'.join(map(str, layers[i].pre.shape))}",
@@ -84,7 +84,8 @@ with st.expander("ReLU on a 4×4 map, number by number", expanded=False):
 
 # --- Receptive field ---------------------------------------------------------------------------
 st.subheader("Where does one pixel of this map look?")
-fields = field_table(model, id(model), tuple(x.shape[1:]))
+fields = catalogue.derived(dataset, "receptive fields", lambda net, _, shape: receptive_fields(net, shape),
+                           tuple(x.shape[1:]))
 field = next(f.field for f in fields if f.name == layer.name)
 h, w = pre.shape[1:]
 row_col, col_col, channel_col = st.columns(3)

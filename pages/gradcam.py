@@ -5,10 +5,10 @@ import torch
 
 from models import imagenet
 from models.checkpoints import CheckpointError
-from models.gradcam import gradcam, gradcam_layers, gradcams, guided_gradcam, randomized_copy, rank_correlation
+from models.gradcam import gradcam, gradcams, guided_gradcam, map_layers, randomized_copy, rank_correlation
 from models.inference import predict
 from models.inputs import net_input
-from ui import models as ui_models
+from ui import catalogue
 from ui.inputs import input_sources, pick_image
 from ui.presenter import teaching
 from viz.gradcam import as_rgb, overlay, picture_row
@@ -27,16 +27,6 @@ teaching(
 )
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def scrambled(_model, model_key: int):
-    return randomized_copy(_model)
-
-
-@st.cache_resource(show_spinner="Loading ImageNet ResNet-18…")
-def imagenet_resnet18():
-    return imagenet.load_resnet18()
-
-
 dataset_names = {"CIFAR-10": "cifar10", "MNIST": "mnist"}
 if imagenet.available():
     dataset_names["ImageNet ResNet-18"] = "imagenet"
@@ -47,12 +37,12 @@ if not imagenet.available():
                     "here once your teacher adds its weights to this machine; the README says how.")
 if dataset == "imagenet":
     try:
-        model, metadata = imagenet_resnet18()
+        model, metadata = catalogue.imagenet_resnet18()
     except CheckpointError as error:
         st.error(f"The ImageNet weights on this machine cannot be used: {error}")
         st.stop()
 else:
-    model, metadata = ui_models.require(dataset)
+    model, metadata = catalogue.require(dataset)
 classes = metadata["classes"]
 source = source_col.radio("Input", input_sources(dataset), horizontal=True, key=f"gc_source_{dataset}")
 picked = pick_image(dataset, source, key=f"gc_{dataset}")
@@ -62,9 +52,14 @@ image, description = picked
 x = net_input(image, metadata)
 prediction = predict(model, x)
 
-layers = gradcam_layers(model)
+layers = map_layers(model, tuple(x.shape[1:]))
+if not layers:
+    st.info("The chosen net has no layer that keeps a picture of the input (a ReLU after a convolution): "
+            "with only fully connected layers there is no “where” for Grad-CAM to show. Choose a "
+            "convolutional net in the sidebar.")
+    st.stop()
 layer_col, target_col, opacity_col = st.columns(3)
-ui_models.forget_when_the_model_changes(dataset, f"gc_layer_{dataset}")
+catalogue.forget_when_the_model_changes(dataset, f"gc_layer_{dataset}")
 layer = layer_col.selectbox("Layer", layers, index=len(layers) - 1, key=f"gc_layer_{dataset}",
                             help="The output of this ReLU is what Grad-CAM weighs. Default: the last one.")
 target = target_col.selectbox(
@@ -120,7 +115,8 @@ st.plotly_chart(picture_row(
 ), width="stretch")
 
 st.subheader("Sanity check: does the map depend on what the net learned?")
-random_net = scrambled(model, id(model))
+random_net = (catalogue.imagenet_derived("scrambled", lambda net, _: randomized_copy(net)) if dataset == "imagenet"
+              else catalogue.derived(dataset, "scrambled", lambda net, _: randomized_copy(net)))
 trained_map = heat
 random_map = gradcam(random_net, x, layer, target).heatmap.numpy()
 st.plotly_chart(picture_row(

@@ -4,7 +4,7 @@ import streamlit as st
 import torch
 import torchvision
 
-from models import build, data, imagenet
+from models import anatomy, build, data, imagenet
 from models.convolution import ConvSettingError
 from models.kernels import (
     course_table,
@@ -15,7 +15,7 @@ from models.kernels import (
     unit_activations,
 )
 from models.receptive_field import receptive_fields
-from ui import models as ui_models
+from ui import catalogue
 from ui.presenter import teaching
 from ui.text import plain
 from viz.kernels import tile_grid
@@ -31,8 +31,9 @@ teaching(
 )
 
 
-def first_conv(net: torch.nn.Module) -> torch.Tensor:
-    return next(m for m in net.modules() if isinstance(m, torch.nn.Conv2d)).weight
+def first_conv(net: torch.nn.Module) -> torch.Tensor | None:
+    layer = anatomy.first_conv(net)
+    return anatomy.weight(net, layer.name) if layer is not None else None
 
 
 # --- First-layer kernels, before and after training -------------------------------------------
@@ -45,20 +46,22 @@ choice = st.radio("Kernel size", list(STEMS), horizontal=True, key="kn_stem")
 source, stem = STEMS[choice]
 after, entry = None, None
 if source == "imagenet":
-    before = first_conv(torchvision.models.resnet18())
-    after = first_conv(imagenet.load_resnet18()[0])
+    before = catalogue.imagenet_derived("kernels before training",
+                                        lambda net, _: first_conv(torchvision.models.resnet18()))
+    after = first_conv(catalogue.imagenet_resnet18()[0])
     note = "ImageNet weights from the local torch hub cache; “before” is a fresh torchvision initialisation."
 elif source == "mnist":
-    entry = ui_models.current_entry("mnist")
+    entry = catalogue.current_entry("mnist")
     if entry is not None:
-        before, after = first_conv(ui_models.load_initial(entry)), first_conv(ui_models.load(entry)[0])
-    note = "One input channel: each tile is a 3×3 grid of weights (blue negative, red positive)."
+        before, after = first_conv(catalogue.load_initial(entry)), first_conv(catalogue.load(entry)[0])
+    note = "One input channel: each tile is the kernel's grid of weights (blue negative, red positive)."
 else:
-    entry = ui_models.find("resnet20" if stem == 3 else f"resnet20-k{stem}")
+    entry = catalogue.find("resnet20" if stem == 3 else f"resnet20-k{stem}")
     if entry is not None:
-        before, after = first_conv(ui_models.load_initial(entry)), first_conv(ui_models.load(entry)[0])
-        note = ("Each tile shows a kernel's weights on the red, green and blue input channels, one scale per layer. "
-                f"This net ({plain(ui_models.describe(entry))} on the CIFAR-10 test set) was trained "
+        before, after = first_conv(catalogue.load_initial(entry)), first_conv(catalogue.load(entry)[0])
+        note = ("Each tile shows a kernel's weights on the red, green and blue input channels: grey is 0, "
+                "a strong colour a large weight on that channel, with one scale for the whole layer. "
+                f"This net ({plain(catalogue.describe(entry))} on the CIFAR-10 test set) was trained "
                 f"{plain(entry.trained_on)}.")
     else:
         torch.manual_seed(0)
@@ -68,61 +71,78 @@ else:
                 f"checkpoints/resnet20_k{stem}_cifar10.pt` (a few minutes on a GPU).")
 if source == "mnist" and entry is None:
     st.error("There is no MNIST model to show.")
+elif before is None:
+    st.info(f"The chosen MNIST net ({plain(entry.label, 60)}) has no convolution, so it has no kernels to show: "
+            "its first layer is fully connected. Choose a convolutional net in the sidebar.")
 else:
     colour = before.shape[1] == 3
     left, right = st.columns(2, gap="large")
-    left.plotly_chart(tile_grid(kernel_tiles(before, colour), "before training"), width="stretch")
+    columns = 4 if len(before) <= 16 else 8   # tiles large enough to read the weights
+    left.plotly_chart(tile_grid(kernel_tiles(before, colour), "before training", columns=columns, tile_px=110),
+                      width="stretch")
     if after is not None:
-        right.plotly_chart(tile_grid(kernel_tiles(after, colour), "after training"), width="stretch")
+        right.plotly_chart(tile_grid(kernel_tiles(after, colour), "after training", columns=columns, tile_px=110),
+                           width="stretch")
     st.caption(note)
 
 # --- Beyond the first layer: what excites a unit -----------------------------------------------
 st.subheader("Deeper units: the patches that excite them most")
 st.markdown(
-    "The GAP MNIST net only has 3×3 kernels, yet its deeper units see larger patches. For the "
-    "layers whose receptive field is closest to 3, 7 and 11 pixels, here are the test-set patches "
-    "(cropped to the receptive field) that make one channel fire most, and an input built by "
+    "A net of small kernels still has deeper units that see larger patches. For the layers of the "
+    "chosen MNIST net whose receptive field is closest to 3, 7 and 11 pixels, here are the test-set "
+    "patches (cropped to the receptive field) that make one channel fire most, and an input built by "
     "gradient ascent to make it fire as much as it can."
 )
-model, metadata = ui_models.require("mnist")
-fields = {f.name: f for f in receptive_fields(model, (1, 28, 28)) if f.kind == "ReLU"}
-chosen_layers = {target: min(fields, key=lambda name: (abs(fields[name].field.size - target), name))
-                 for target in (3, 7, 11)}
-target = st.radio("Receptive field", list(chosen_layers), horizontal=True, key="kn_rf",
-                  format_func=lambda t: f"≈{t}×{t}: {chosen_layers[t]} "
-                                        f"(RF {fields[chosen_layers[t]].field.size:g}×{fields[chosen_layers[t]].field.size:g})")
-layer = chosen_layers[target]
-channels = fields[layer].out_shape[0]
-channel = st.selectbox("Channel", range(channels), key=f"kn_channel_{layer}")
-test_set = data.test_images("mnist")
 
 
-@st.cache_data(show_spinner="Finding the strongest patches…", max_entries=16)
-def strongest(_model, model_key: int, layer: str, channel: int, count: int, k: int = 8):
-    images = data.normalise(test_set.images[:count], metadata["mean"], metadata["std"])
-    activations = unit_activations(_model, layer, images)
-    field = fields[layer].field
-    tiles = [crop(test_set.images[n, 0].numpy(), field.patch(r, c)) for _, n, r, c in top_patches(activations, channel, k)]
-    best = float(activations[:, channel].mean((1, 2)).max())
-    return np.stack(tiles) / 255.0, best
+def deeper_units() -> None:
+    model, metadata = catalogue.require("mnist")
+    fields = {f.name: f for f in receptive_fields(model, (1, 28, 28))
+              if f.kind == "ReLU" and len(f.out_shape) == 3 and f.field.size != float("inf")}
+    if not fields:
+        st.info("The chosen MNIST net has no ReLU after a convolution, so no unit looks at a patch: choose a "
+                "convolutional net in the sidebar.")
+        return
+    chosen_layers = {target: min(fields, key=lambda name: (abs(fields[name].field.size - target), name))
+                     for target in (3, 7, 11)}
+    target = st.radio("Receptive field", list(chosen_layers), horizontal=True, key="kn_rf",
+                      format_func=lambda t: f"≈{t}×{t}: {chosen_layers[t]} (RF {fields[chosen_layers[t]].field.size:g}"
+                                            f"×{fields[chosen_layers[t]].field.size:g})")
+    layer = chosen_layers[target]
+    channel = st.selectbox("Channel", range(fields[layer].out_shape[0]), key=f"kn_channel_{layer}")
+    test_set = data.test_images("mnist")
+
+    def strongest(net, metadata, layer: str, channel: int, count: int, images_from: str, k: int = 8):
+        """The k test digits whose patch excites the unit most (cropped to its receptive field), and
+        the best mean activation among the first `count` (`images_from` names the test images)."""
+        images = data.normalise(test_set.images[:count], metadata["mean"], metadata["std"])
+        activations = unit_activations(net, layer, images)
+        field = fields[layer].field
+        tiles = [crop(test_set.images[n, 0].numpy(), field.patch(r, c))
+                 for _, n, r, c in top_patches(activations, channel, k)]
+        return np.stack(tiles) / 255.0, float(activations[:, channel].mean((1, 2)).max())
+
+    def dream(net, metadata, layer: str, channel: int):
+        image, reached = maximise_activation(net, layer, channel, (1, 28, 28))
+        return image[0].numpy(), reached
+
+    searched = min(2000, len(test_set))
+    with st.spinner("Finding the strongest patches and growing an input (once per net and channel)…"):
+        patches, dataset_best = catalogue.derived("mnist", "strongest patches", strongest, layer, channel, searched,
+                                                  test_set.source)
+        dreamed, reached = catalogue.derived("mnist", "activation maximisation", dream, layer, channel)
+    left, right = st.columns([3, 1], gap="large")
+    left.plotly_chart(tile_grid(patches, f"The 8 test digits that excite {layer}, channel {channel} most "
+                                "(each cropped to the unit's receptive field)", signed=False, tile_px=90),
+                      width="stretch")
+    right.plotly_chart(tile_grid(dreamed[None], "activation maximisation", columns=1, tile_px=200), width="stretch")
+    verdict = "above" if reached > dataset_best else "not above"
+    right.caption(f"Its mean activation: {reached:.2f}, {verdict} the best of {searched:,} test digits "
+                  f"({dataset_best:.2f}).")
+    st.caption(f"Test digits from {test_set.source}.")
 
 
-@st.cache_data(show_spinner="Gradient ascent…", max_entries=32)
-def dream(_model, model_key: int, layer: str, channel: int):
-    image, reached = maximise_activation(_model, layer, channel, (1, 28, 28))
-    return image[0].numpy(), reached
-
-
-searched = min(2000, len(test_set))
-patches, dataset_best = strongest(model, id(model), layer, channel, searched)
-dreamed, reached = dream(model, id(model), layer, channel)
-left, right = st.columns([3, 1], gap="large")
-left.plotly_chart(tile_grid(patches, f"The 8 test digits that excite {layer}, channel {channel} most "
-                            "(each cropped to the unit's receptive field)", signed=False, tile_px=90), width="stretch")
-right.plotly_chart(tile_grid(dreamed[None], "activation maximisation", columns=1, tile_px=200), width="stretch")
-verdict = ("above" if reached > dataset_best else "not above")
-right.caption(f"Its mean activation: {reached:.2f}, {verdict} the best of {searched:,} test digits ({dataset_best:.2f}).")
-st.caption(f"Test digits from {test_set.source}.")
+deeper_units()
 
 # --- The course's table ---------------------------------------------------------------------------------
 st.subheader("Receptive fields of the course's 400×400 network")

@@ -9,7 +9,7 @@ from models.leaderboard import ASSIGNMENT, MAX_NAME
 from models.spec import INPUT_SHAPES, PRESETS, SETTINGS, TYPES, SpecError, blocks, check, describe, from_json, to_json
 from models.train import default_device
 from ui import jobs, teacher
-from ui import models as ui_models
+from ui import catalogue
 from ui.presenter import teaching
 from ui.text import plain
 from viz.lab import net_diagram, training_curves
@@ -172,7 +172,7 @@ def show_result(run: dict) -> None:
     name = st.text_input("Name this net", "my net", max_chars=MAX_NAME, key="lab_name")
     if st.button("Save it to the model list", key="lab_save", icon=":material/save:") and \
             teacher.allowed("Saving a model to the shared list"):
-        st.session_state["lab_saved"] = (result, ui_models.save_lab_net(run, name.strip() or "my net"))
+        st.session_state["lab_saved"] = (result, catalogue.save_lab_net(run, name.strip() or "my net"))
         st.rerun()
 
 
@@ -191,7 +191,7 @@ jobs.follow("lab", show_result,
 
 # --- The class leaderboard ----------------------------------------------------------------------------
 st.subheader("The class leaderboard")
-board = ui_models.leaderboard().entries()
+board = catalogue.leaderboard().entries()
 if not board:
     st.info("No net has been saved from the lab yet. Train one and save it: it appears here for the whole class.")
 else:
@@ -213,10 +213,10 @@ else:
         remove[1].markdown("&nbsp;")
         if remove[1].button("Remove", key="lab_board_remove", icon=":material/delete:") and \
                 teacher.allowed("Removing a leaderboard entry"):
-            ui_models.leaderboard().remove(chosen.id)
+            catalogue.leaderboard().remove(chosen.id)
             st.rerun()
 
-    saved = {e.label: e for e in ui_models.catalogue()[0] if str(ui_models.runs_dir()) in e.path}
+    saved = {e.label: e for e in catalogue.catalogue()[0] if str(catalogue.runs_dir()) in e.path}
     chosen_runs = st.multiselect("Compare saved nets on one chart", list(saved), max_selections=3, key="lab_compare")
     if chosen_runs:
         from viz.charts import epoch_curves

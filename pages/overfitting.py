@@ -5,7 +5,7 @@ import torch
 
 from models import data, knobs
 from models.augment import augment
-from ui import models as ui_models
+from ui import catalogue
 from ui.knob_runs import live, shipped, shipped_caption
 from ui.presenter import teaching
 from viz.knobs import gap_lines, gap_panels, image_row, value_cells
@@ -90,7 +90,7 @@ teaching(
     "dropout.",
     "Training: zero a share p of the values, scale the rest by 1/(1−p). Evaluation: do nothing.",
 )
-model, metadata = ui_models.require("mnist")
+model, metadata = catalogue.require("mnist")
 test_set = data.test_images("mnist")
 controls = st.columns(4)
 index = int(controls[0].number_input("Test image", 0, len(test_set) - 1, 0, key="of_image"))
@@ -99,7 +99,8 @@ x = data.normalise(test_set.images[index : index + 1], test_set.mean, test_set.s
 try:
     activation = knobs.first_activation(model, x)[0]
 except ValueError:
-    st.warning("The chosen net has no ReLU to show dropout on: choose another MNIST model in the sidebar.")
+    st.warning("The chosen net has no ReLU after a convolution to show dropout on: choose another MNIST model "
+               "in the sidebar.")
     st.stop()
 channel = int(controls[2].number_input("Channel", 0, activation.shape[0] - 1, 0, key="of_channel"))
 if controls[3].button("Draw again", key="of_drop_random", icon=":material/casino:"):

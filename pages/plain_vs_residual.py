@@ -135,7 +135,9 @@ st.caption(f"With the shipped runs' settings: batch size {recipe.batch_size}, pe
 
 def rerun_job(name: str, epochs: int, images: int):
     depth, residual = NETS[name]
-    config = replace(recipe, epochs=epochs, batch_size=min(recipe.batch_size, images // 4))
+    batch = min(recipe.batch_size, images // 4)
+    # A few reports per epoch, so the progress bar and the loss move within a short one.
+    config = replace(recipe, epochs=epochs, batch_size=batch, report_every=max(1, images // batch // 4))
 
     def job(ctx):
         full_train, full_test = load_for_training("cifar10", ctx.report)

@@ -7,7 +7,7 @@ import streamlit as st
 from models import data, softmax
 from models.inference import predict
 from models.inputs import net_input
-from ui import models as ui_models
+from ui import catalogue
 from ui.inputs import input_sources, pick_image
 from ui.presenter import carried_table, carry_table, teaching
 from viz.charts import class_bars, nll_curve
@@ -21,7 +21,7 @@ teaching(
     "Scores → softmax confidences → the loss that training minimises.",
 )
 
-model, metadata = ui_models.require("mnist")
+model, metadata = catalogue.require("mnist")
 classes = metadata.get("classes", list(data.MNIST_CLASSES))
 
 # --- Where the scores come from ------------------------------------------------------------

@@ -18,7 +18,7 @@ from models.lab import load_for_training
 from models.train import default_device
 from models.upsampler import checkerboard_experiment
 from ui import jobs
-from ui import models as ui_models
+from ui import catalogue
 from ui.inputs import TEST_IMAGE, pick_image
 from ui.presenter import teaching
 from viz.charts import coverage_strip, loss_curves
@@ -113,7 +113,7 @@ st.markdown(
     "period-2 (and period-4) grid can hide in it. We measure it in the spectrum."
 )
 try:
-    loaded = ui_models.current("cifar10")
+    loaded = catalogue.current("cifar10")
 except CheckpointError as error:
     loaded = None
     st.error(f"The chosen CIFAR-10 model cannot be used: {error}")

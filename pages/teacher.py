@@ -3,7 +3,7 @@ import streamlit as st
 from models.jobs import worker
 from ui import teacher
 from ui.jobs import owner_label
-from ui.models import training_device
+from ui.catalogue import training_device
 from ui.presenter import teaching
 
 st.title("The training worker")

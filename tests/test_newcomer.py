@@ -63,11 +63,11 @@ def test_missing_full_data_skips_with_the_reason_and_fails_under_ci(tmp_path):
 def test_tests_save_runs_in_a_folder_of_their_own():
     import os
 
-    from ui import models as ui_models
+    from ui import catalogue
 
     runs = Path(os.environ["CNN_LAB_RUNS"]).resolve()
-    assert ui_models.runs_dir().resolve() == runs and "cnn-lab-test-runs-" in runs.name
-    assert runs != (ui_models.ROOT / "runs").resolve()
+    assert catalogue.runs_dir().resolve() == runs and "cnn-lab-test-runs-" in runs.name
+    assert runs != (catalogue.ROOT / "runs").resolve()
 
 
 # --- Downloads ---------------------------------------------------------------------------------
@@ -154,3 +154,11 @@ def test_the_qr_code_decodes_to_the_join_address():
     segno.make(url, error="m").save(buffer, kind="png", scale=6, border=4)
     (found,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(buffer.getvalue())))
     assert found.text == url
+
+
+def test_ci_runs_exactly_the_readmes_test_command():
+    root = Path(__file__).resolve().parents[1]
+    command = "pip install -r requirements-dev.txt && python -m pytest"
+    assert f"\n{command}\n" in (root / "README.md").read_text()
+    assert (root / ".ci" / "run").read_text().rstrip().splitlines()[-1] == command
+    assert "\npip install -r requirements.txt && streamlit run app.py\n" in (root / "README.md").read_text()

@@ -10,7 +10,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from models import data
-from tests.shipped import ROOT
+from tests.shipped import ROOT, shown
 
 TIMEOUT = 60
 
@@ -91,9 +91,9 @@ def test_draw_page_random_digit_of_a_class(data_available):
 
 
 def test_draw_page_without_any_model_says_so(monkeypatch, tmp_path):
-    from ui import models as ui_models
+    from ui import catalogue
 
-    monkeypatch.setattr(ui_models, "SHIPPED_DIR", tmp_path)
+    monkeypatch.setattr(catalogue, "SHIPPED_DIR", tmp_path)
     at = run("pages/draw_digit.py")
     assert any("no MNIST model" in e.value for e in at.error)
 
@@ -218,10 +218,10 @@ def test_feature_maps_page_every_layer_mnist(data_available):
 
 
 def test_feature_maps_page_with_a_user_trained_model(user_trained_mnist, monkeypatch):
-    from ui import models as ui_models
+    from ui import catalogue
 
     monkeypatch.setenv("CNN_LAB_RUNS", str(user_trained_mnist))
-    entry = next(e for e in ui_models.catalogue()[0] if e.label == "my tiny net")
+    entry = next(e for e in catalogue.catalogue()[0] if e.label == "my tiny net")
     at = run("pages/feature_maps.py", model_mnist=entry)
     layer_box = at.selectbox(key="fm_layer_mnist")
     assert "4×26×26" in layer_box.format_func(0)   # the tiny net's own widths
@@ -390,13 +390,13 @@ def test_gradcam_page_with_imagenet_weights_in_the_hub_cache(monkeypatch, tmp_pa
 def test_a_stale_card_is_ignored_and_the_checkpoint_read(user_trained_mnist, monkeypatch):
     import json
 
-    from ui import models as ui_models
+    from ui import catalogue
 
     card_file = user_trained_mnist / "tiny.json"
     card = json.loads(card_file.read_text())
     card_file.write_text(json.dumps(card | {"name": "a lie", "sha256": "0" * 64}))
     monkeypatch.setenv("CNN_LAB_RUNS", str(user_trained_mnist))
-    labels = [e.label for e in ui_models.catalogue()[0]]
+    labels = [e.label for e in catalogue.catalogue()[0]]
     assert "my tiny net" in labels and "a lie" not in labels
 
 
@@ -458,7 +458,7 @@ def test_app_survives_planted_broken_and_half_written_checkpoints(tmp_path, monk
     monkeypatch.setenv("CNN_LAB_RUNS", str(runs))
 
     at = run("app.py")
-    warnings = " ".join(w.value for w in at.sidebar.warning)
+    warnings = " ".join(shown(w.value) for w in at.sidebar.warning)
     assert "evil.pt was refused" in warnings and "broken.pt" in warnings
     options = at.sidebar.selectbox(key="model_mnist").options
     assert any("my tiny net" in o for o in options) and len(options) == 2   # shipped + tiny
@@ -573,13 +573,18 @@ def _unlock_script():
 
 
 def test_the_teacher_unlocks_with_the_key_and_can_train(monkeypatch, data_available):
+    from ui import teacher
+
     monkeypatch.setenv("CNN_LAB_TEACHER_KEY", "owl")
+    clock = [100.0]   # a wrong key makes the next try wait: let the test's clock move on
+    monkeypatch.setattr(teacher.time, "monotonic", lambda: clock[0])
     at = AppTest.from_function(_unlock_script, default_timeout=TIMEOUT).run()
     assert at.markdown[-1].value == "teacher: False"
     at.sidebar.text_input(key="teacher_key_typed").input("cat")
     at.sidebar.button(key="teacher_unlock").click().run()
     assert any("not the teacher key" in e.value for e in at.sidebar.error)
     assert at.markdown[-1].value == "teacher: False"
+    clock[0] += 10
     at.sidebar.text_input(key="teacher_key_typed").input("owl")
     at.sidebar.button(key="teacher_unlock").click().run()
     assert at.markdown[-1].value == "teacher: True"
@@ -631,10 +636,10 @@ def test_kernels_page_for_each_stem(stem, data_available, monkeypatch, tmp_path)
 
 
 def test_kernels_page_without_a_trained_stem_says_how_to_train_one(monkeypatch, data_available):
-    from ui import models as ui_models
+    from ui import catalogue
 
-    real_find = ui_models.find
-    monkeypatch.setattr(ui_models, "find", lambda label: None if label == "resnet20-k7" else real_find(label))
+    real_find = catalogue.find
+    monkeypatch.setattr(catalogue, "find", lambda label: None if label == "resnet20-k7" else real_find(label))
     at = run("pages/kernels.py", kn_stem="7×7 · ResNet-20, 7×7 stem")
     assert "before training" in _chart_titles(at) and "after training" not in _chart_titles(at)
     assert any("No trained ResNet" in c.value and "resnet20-k7" in c.value for c in at.caption)
@@ -675,7 +680,7 @@ def test_lab_sizes_a_spec_against_the_budget():
 
 
 def test_lab_trains_saves_and_other_pages_inspect_the_net(monkeypatch, tmp_path, data_available):
-    from ui import models as ui_models
+    from ui import catalogue
 
     monkeypatch.setenv("CNN_LAB_RUNS", str(tmp_path))
     at = run("pages/lab.py", lab_train_limit=1024, lab_epochs=1)
@@ -684,7 +689,7 @@ def test_lab_trains_saves_and_other_pages_inspect_the_net(monkeypatch, tmp_path,
     at.text_input(key="lab_name").input("class net 1")
     at.button(key="lab_save").click().run()
     assert any("Saved as “class net 1”" in s.value for s in at.success)
-    entry = ui_models.find("class net 1")
+    entry = catalogue.find("class net 1")
     assert entry is not None and entry.dataset == "mnist"
     fm = run("pages/feature_maps.py", model_mnist=entry)
     assert "1-conv" not in fm.selectbox(key="fm_layer_mnist").format_func(0)   # names of ReLU layers

@@ -45,6 +45,11 @@ def open_page(url_path: str, params: dict | None = None, **state) -> AppTest:
     return at
 
 
+def scenes_panel(at: AppTest):
+    """The sidebar's "Scenes, links and lessons" panel."""
+    return next(e for e in at.sidebar.expander if e.label == "Scenes, links and lessons")
+
+
 def figures(at: AppTest) -> list[dict]:
     specs = []
     for chart in at.get("plotly_chart"):
@@ -84,7 +89,7 @@ def test_the_link_follows_every_change(data_available):
     at = open_page("softmax")
     at.select_slider(key="temperature").set_value(5.0).run()
     assert link_of(at)["temperature"] == "5.0"
-    code = at.sidebar.expander[0].code[0].value
+    code = scenes_panel(at).code[0].value
     assert code.endswith(to_query_string(link_of(at)))
 
 
@@ -123,9 +128,9 @@ def test_a_saved_scene_restores_the_page_and_its_figures(data_available):
     at = open_page("strides")
     at.slider(key="sd_kernel").set_value(5).run()
     at.slider(key="sd_stride").set_value(3).run()
-    expander = at.sidebar.expander[0]
+    expander = scenes_panel(at)
     expander.text_input(key="scene_title").input("stride 3").run()
-    at.sidebar.expander[0].button(key="scene_add").click().run()
+    scenes_panel(at).button(key="scene_add").click().run()
     lesson = at.session_state["lesson"]
     assert [s.title for s in lesson.scenes] == ["stride 3"]
     exported = lesson.to_json()
@@ -160,7 +165,7 @@ def test_the_shipped_lesson_walks_scene_by_scene(data_available, index):
 def test_walking_a_lesson_goes_to_the_next_scene():
     lesson = Lesson("two", [Scene("softmax", "first", {"temperature": 2.0}), Scene("strides", "second", {"sd_stride": 3})])
     at = open_page("softmax", lesson=lesson, lesson_index=0)
-    at.sidebar.expander[0].button(key="panel_next").click().run()
+    scenes_panel(at).button(key="panel_next").click().run()
     assert not at.exception
     assert at.session_state["lesson_index"] == 1
     assert at.title[0].value == "Strides and the checkerboard"
@@ -201,9 +206,9 @@ def test_a_bad_lesson_upload_is_refused_and_keeps_the_lesson(bad):
 
 def test_opening_the_shipped_lesson_from_the_panel_starts_at_scene_one():
     at = open_page("softmax")
-    panel = at.sidebar.expander[0]
+    panel = scenes_panel(at)
     panel.selectbox(key="lesson_shipped").set_value("intro course").run()
-    at.sidebar.expander[0].button(key="lesson_open").click().run()
+    scenes_panel(at).button(key="lesson_open").click().run()
     assert not at.exception
     lesson = at.session_state["lesson"]
     assert lesson.title.startswith("Intro to CNNs") and at.session_state["lesson_index"] == 0
@@ -213,7 +218,7 @@ def test_opening_the_shipped_lesson_from_the_panel_starts_at_scene_one():
 def test_choosing_a_scene_from_the_list_goes_there():
     lesson = Lesson("three", [Scene("softmax", "a"), Scene("strides", "b"), Scene("softmax", "c")])
     at = open_page("softmax", lesson=lesson)
-    at.sidebar.expander[0].selectbox(key="lesson_pick").set_value(2).run()
+    scenes_panel(at).selectbox(key="lesson_pick").set_value(2).run()
     assert not at.exception
     assert at.session_state["lesson_index"] == 2
     assert at.session_state["lesson_pick"] is None
@@ -224,8 +229,8 @@ def test_the_shipped_lesson_walks_from_first_to_last_with_next(data_available):
     from ui.navigation import BY_PATH
 
     at = open_page("strides")
-    at.sidebar.expander[0].selectbox(key="lesson_shipped").set_value("intro course").run()
-    at.sidebar.expander[0].button(key="lesson_open").click().run()
+    scenes_panel(at).selectbox(key="lesson_shipped").set_value("intro course").run()
+    scenes_panel(at).button(key="lesson_open").click().run()
     lesson = at.session_state["lesson"]
     for index, scene in enumerate(lesson.scenes):
         assert not at.exception, (scene.title, [e.value for e in at.exception])
@@ -234,8 +239,8 @@ def test_the_shipped_lesson_walks_from_first_to_last_with_next(data_available):
         for key, value in scene.controls.items():
             assert at.session_state[key] == value, (scene.title, key)
         if index < len(lesson.scenes) - 1:
-            at.sidebar.expander[0].button(key="panel_next").click().run()
-    assert at.sidebar.expander[0].button(key="panel_next").disabled   # the last scene
+            scenes_panel(at).button(key="panel_next").click().run()
+    assert scenes_panel(at).button(key="panel_next").disabled   # the last scene
 
 
 def test_a_link_carries_the_net_built_in_the_lab(monkeypatch):

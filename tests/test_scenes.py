@@ -155,3 +155,11 @@ def test_a_table_of_numbers_as_a_control_value():
     assert decode_value(encode_value(text)) == text   # survives the address bar
     for bad in ("1,2,3", "1,0,-1;2,0,-2;1,0,nan", "1,0,x;2,0,-2;1,0,-1", "", 7, None, "1," * 3000 + "1"):
         assert numbers_from_text(bad, (3, 3)) is None, bad
+
+
+def test_the_shipped_lesson_is_what_its_builder_writes_from_the_shipped_runs():
+    """Its lines state what the scenes show (e.g. what the shipped Figure-6 runs found): rebuilt
+    whenever those change (`python -m lessons.build_intro_course`)."""
+    from lessons.build_intro_course import OUT, intro_course
+
+    assert json.loads(OUT.read_text()) == json.loads(intro_course().to_json())

@@ -9,7 +9,7 @@ from torch import nn
 
 from models import data
 from models.bn_formula import as_features, bn_input, bn_layers, step_by_step
-from ui import models as ui_models
+from ui import catalogue
 from ui.presenter import teaching
 from viz.knobs import bn_histograms
 
@@ -26,7 +26,7 @@ def show_bn_formula() -> None:
         "before the prediction: the last layer's scores must be free to take any scale.",
         "y = γ·(x − μ)/√(σ² + ε) + β, per channel, over the batch (and H×W for convolutions).",
     )
-    model, metadata = ui_models.require("mnist")
+    model, metadata = catalogue.require("mnist")
     layers = bn_layers(model)
     if not layers:
         st.info("The MNIST model chosen in the sidebar has no batch-norm layer: choose one that has (the GAP net).")

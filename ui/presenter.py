@@ -14,7 +14,7 @@ import numpy as np
 import streamlit as st
 
 from ui import join
-from ui import models as ui_models
+from ui import catalogue
 from ui.navigation import BY_PATH
 from ui.scenes import (
     SAFE_KEY,
@@ -43,7 +43,7 @@ LESSON_INDEX = "lesson_index"
 
 
 def digit_store() -> DigitStore:
-    return DigitStore(ui_models.runs_dir() / "shared_digits")
+    return DigitStore(catalogue.runs_dir() / "shared_digits")
 
 
 def hidden_controls(page: str) -> list[str]:
@@ -58,8 +58,8 @@ def _set_hidden(page: str, keys: list[str]) -> None:
 def current_scene(page: str, title: str = "", note: str = "") -> Scene:
     """What `page` shows in this session now."""
     models = {}
-    for dataset in ui_models.DATASET_TITLES:
-        entry = ui_models.current_entry(dataset)
+    for dataset in catalogue.DATASET_TITLES:
+        entry = catalogue.current_entry(dataset)
         if entry is not None:
             models[dataset] = entry.label
     return Scene(page, title, capture_controls(page, st.session_state), models, your_digit.as_scene_digit(),
@@ -80,9 +80,9 @@ def open_link(page: str) -> None:
         st.session_state[key] = value
     st.session_state["_set_by_link"] = tuple(link.scene.controls)
     for dataset, label in link.scene.models.items():
-        entry = ui_models.find(label)
+        entry = catalogue.find(label)
         if entry is None or entry.dataset != dataset:
-            problems.append(f"there is no {ui_models.DATASET_TITLES[dataset]} model “{label}” here; "
+            problems.append(f"there is no {catalogue.DATASET_TITLES[dataset]} model “{label}” here; "
                             "the sidebar's choice stands")
         else:
             st.session_state[f"model_{dataset}"] = entry
@@ -234,14 +234,15 @@ def lesson_navigation(key: str) -> None:
         return
     index = st.session_state.get(LESSON_INDEX)
     back, where, forward = st.columns([1, 4, 1], vertical_alignment="center")
-    if back.button("", icon=":material/arrow_back:", key=f"{key}_back", help="Previous scene",
+    tips = key == "panel"   # no tooltips on the projector's bar: they would cover the scene's line
+    if back.button("", icon=":material/arrow_back:", key=f"{key}_back", help="Previous scene" if tips else None,
                    disabled=index is None or index == 0):
         _step(-1)
     if index is None:
         where.markdown(f"**{plain(lesson.title, 80)}** · {len(lesson.scenes)} scenes")
     else:
         where.markdown(f"**{index + 1} / {len(lesson.scenes)}** · {plain(lesson.scenes[index].title, 80)}")
-    if forward.button("", icon=":material/arrow_forward:", key=f"{key}_next", help="Next scene",
+    if forward.button("", icon=":material/arrow_forward:", key=f"{key}_next", help="Next scene" if tips else None,
                       disabled=index is not None and index == len(lesson.scenes) - 1):
         _step(1)
 
@@ -344,9 +345,21 @@ def presenter_bar(page: str) -> None:
         # their pixel heights but get the sidebar's width. CSS zoom would enlarge them too, but
         # plotly then measures its container wrongly and overflows it.
         "html {font-size: 20px} [data-testid='stMainBlockContainer'] {max-width: 100%; padding-top: 1rem}"
+        # Plotly sizes its text in pixels, inline: larger for the back of the room too.
+        ".stPlotlyChart .gtitle {font-size: 22px !important} "
+        ".stPlotlyChart .legendtext, .stPlotlyChart .xtitle, .stPlotlyChart .ytitle, "
+        ".stPlotlyChart .annotation-text, .stPlotlyChart .cbtitle text {font-size: 17px !important} "
+        ".stPlotlyChart .xtick text, .stPlotlyChart .ytick text, .stPlotlyChart .cbaxis text "
+        "{font-size: 15px !important}"
         "</style>"
     )
     with st.container(border=True, key="presenter_bar"):
+        index = st.session_state.get(LESSON_INDEX)
+        lesson = _lesson()
+        if index is not None and index < len(lesson.scenes) and lesson.scenes[index].note \
+                and lesson.scenes[index].page == page:   # above the buttons, so nothing covers it
+            st.markdown(f"<p style='font-size:1.5rem;margin:0'>{html.escape(lesson.scenes[index].note)}</p>",
+                        unsafe_allow_html=True)
         navigation, leave = st.columns([3, 1], vertical_alignment="center")
         with navigation:
             if _lesson().scenes:
@@ -356,9 +369,3 @@ def presenter_bar(page: str) -> None:
                            "(Scenes, links and lessons), then walk it here with ← →.")
         leave.button("Leave presenter mode", icon=":material/close_fullscreen:", key="presenter_leave",
                      on_click=_leave_presenter_mode)
-        index = st.session_state.get(LESSON_INDEX)
-        lesson = _lesson()
-        if index is not None and index < len(lesson.scenes) and lesson.scenes[index].note \
-                and lesson.scenes[index].page == page:
-            st.markdown(f"<p style='font-size:1.5rem;margin:0'>{html.escape(lesson.scenes[index].note)}</p>",
-                        unsafe_allow_html=True)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ui.navigation import ALL_PAGES
 from ui.text import label
 
 LESSON_FORMAT = "cnn-lab-lesson/1"
@@ -36,28 +37,9 @@ MAX_PARAMS = 100          # query parameters a link may carry
 # spaces) is never a control, so it can reach neither session state nor the projector's style.
 SAFE_KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
-# The controls each page's scenes capture and restore, as glob patterns over session-state
-# keys; pages are named by their URL path ("" is the home page).
-PAGE_CONTROLS: dict[str, tuple[str, ...]] = {
-    "": (),
-    "draw": ("digit_source", "stroke_width", "digit_index", "digit_class"),
-    "softmax": ("softmax_source", "softmax_index", "softmax_scores", "softmax_target", "temperature", "shift",
-                "scale", "big_score"),
-    "convolution": ("cv_*",),
-    "feature-maps": ("fm_*",),
-    "kernels": ("kn_*",),
-    "grad-cam": ("gc_*",),
-    "strides": ("sd_*",),
-    "architectures": ("ar_*",),
-    "initialisation": ("ii_*",),
-    "activations": ("ac_*",),
-    "learning-rate": ("lr_*",),
-    "overfitting": ("of_*",),
-    "batch-norm": ("bn_kind", "bn_steps", "bn_lr", "bn_record", "bn_layer", "bn_moment", "bn_spoil", "bnf_*"),
-    "worker": (),
-    "lab": ("lab_preset", "lab_layers", "lab_dataset", "lab_epochs", "lab_batch", "lab_lr", "lab_optimizer"),
-    "plain-vs-residual": ("pr_*",),
-}
+# The controls each page's scenes capture and restore (declared beside each page in ui.navigation);
+# pages are named by their URL path ("" is the home page).
+PAGE_CONTROLS: dict[str, tuple[str, ...]] = {page.url_path: page.controls for page in ALL_PAGES}
 # Keys that match a page's patterns but are not settable controls: buttons, uploads, editors.
 NOT_CONTROLS = ("*_upload", "*_random", "*_train", "*_stop", "*_typed", "*_save", "*_export", "*_job")
 DATASETS = ("mnist", "cifar10")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from ui import jobs, presenter
-from ui.models import sidebar, sidebar_device_line
+from ui.catalogue import sidebar, sidebar_device_line
 from ui.inputs import limit_uploads
 from ui.join import sidebar_join
 from ui.teacher import sidebar_unlock

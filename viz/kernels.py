@@ -12,9 +12,10 @@ from viz.feature_maps import DIVERGING
 
 
 def tile_grid(tiles: np.ndarray, title: str, columns: int = 8, titles: Sequence[str] | None = None,
-              signed: bool = True, tile_px: int = 70) -> go.Figure:
-    """Small pictures in a grid: (n, h, w, 3) arrays in [0, 1] as colour images, (n, h, w) as
-    heatmaps on one shared scale (diverging around 0 when `signed`, grey from 0 otherwise)."""
+              signed: bool = True, tile_px: int = 70, scale_title: str = "weight") -> go.Figure:
+    """Small pictures in a grid, each framed so light tiles do not melt into the page: (n, h, w, 3)
+    arrays in [0, 1] as colour images, (n, h, w) as heatmaps on one shared scale (diverging around
+    0 when `signed`, grey from 0 otherwise), shown once as a colour bar."""
     tiles = np.asarray(tiles)
     count = len(tiles)
     rows = -(-count // columns)
@@ -28,10 +29,14 @@ def tile_grid(tiles: np.ndarray, title: str, columns: int = 8, titles: Sequence[
         else:
             scale = dict(colorscale=DIVERGING, zmin=-top, zmax=top) if signed else \
                 dict(colorscale="gray", zmin=0, zmax=top)
-            trace = go.Heatmap(z=tile, showscale=False, hovertemplate="%{z:.3f}<extra></extra>", **scale)
+            trace = go.Heatmap(z=tile, showscale=index == 0, hovertemplate="%{z:.3f}<extra></extra>",
+                               colorbar=dict(title=dict(text=scale_title, side="right"), thickness=12, len=0.9),
+                               **scale)
         fig.add_trace(trace, row + 1, col + 1)
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, autorange="reversed")
+    frame = dict(showline=True, linecolor="#8a8f98", linewidth=1, mirror=True, showticklabels=False,
+                 showgrid=False, zeroline=False, ticks="")
+    fig.update_xaxes(**frame)
+    fig.update_yaxes(autorange="reversed", **frame)
     for axis in fig.layout:
         if axis.startswith("yaxis"):
             fig.layout[axis].scaleanchor = axis.replace("yaxis", "x")

@@ -1,4 +1,6 @@
-"""Which trained models exist, loading them once per server, and the sidebar that picks one.
+"""The catalogue of models the sidebar offers: which trained nets exist (shipped, the Figure-6
+runs, and nets saved from the lab), each loaded once per server, with whatever pages derive
+from them (cached by file path and modification time), and the sidebar that picks one.
 
 Listing models reads the small `.json` card beside each checkpoint, so the first page a
 student opens does not wait for torch to import; torch comes in when a model is loaded."""
@@ -39,8 +41,13 @@ def runs_dir() -> Path:
     return Path(os.environ.get("CNN_LAB_RUNS", ROOT / "runs"))
 
 
+FIGURE6_DIR = SHIPPED_DIR / "plain_vs_residual"
+# A folder's nets are told apart from same-named nets elsewhere by this suffix.
+LABEL_SUFFIX = {FIGURE6_DIR: " · Figure-6 run"}
+
+
 def checkpoint_dirs() -> list[Path]:
-    return [SHIPPED_DIR, runs_dir()]
+    return [SHIPPED_DIR, FIGURE6_DIR, runs_dir()]
 
 
 def _fingerprint() -> tuple:
@@ -81,7 +88,7 @@ def _catalogue(fingerprint: tuple) -> tuple[list[Entry], list[str]]:
         seconds = meta.get("train_seconds")
         entries.append(Entry(
             path=path,
-            label=str(meta.get("name", Path(path).stem)),
+            label=str(meta.get("name", Path(path).stem)) + LABEL_SUFFIX.get(Path(path).parent, ""),
             dataset=str(meta.get("dataset", "?")),
             test_accuracy=float(accuracy) if isinstance(accuracy, (int, float)) else None,
             parameters=int(meta["parameters"]) if isinstance(meta.get("parameters"), int) else 0,
@@ -105,6 +112,52 @@ def _load(path: str, mtime_ns: int) -> tuple[nn.Module, dict]:
     for p in model.parameters():
         p.requires_grad_(False)   # shared by every session: inference only
     return model, metadata
+
+
+def _mtime(path: str) -> int:
+    return Path(path).stat().st_mtime_ns
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _derived(path: str, mtime_ns: int, what: str, args: tuple, _compute):
+    model, metadata = _load(path, mtime_ns)
+    return _compute(model, metadata, *args)
+
+
+def derived(dataset: str, what: str, compute, *args):
+    """`compute(model, metadata, *args)` for the sidebar's `dataset` net, once per server for
+    its checkpoint file (path and modification time) and `what`/`args`: for what pages derive
+    from a net and share between sessions (treat it as read-only)."""
+    entry = current_entry(dataset)
+    return _derived(entry.path, _mtime(entry.path), what, tuple(args), compute)
+
+
+@st.cache_resource(show_spinner="Loading the ImageNet weights…", max_entries=2)
+def _imagenet_resnet18(path: str, mtime_ns: int):
+    from models import imagenet
+
+    return imagenet.load_resnet18()
+
+
+def imagenet_resnet18() -> tuple[nn.Module, dict]:
+    """torchvision's ImageNet ResNet-18 from the local torch hub cache, loaded once per file."""
+    from models import imagenet
+
+    path = str(imagenet.weights_path())
+    return _imagenet_resnet18(path, _mtime(path))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _imagenet_derived(path: str, mtime_ns: int, what: str, _compute):
+    return _compute(*_imagenet_resnet18(path, mtime_ns))
+
+
+def imagenet_derived(what: str, compute):
+    """Like `derived`, for the ImageNet ResNet-18."""
+    from models import imagenet
+
+    path = str(imagenet.weights_path())
+    return _imagenet_derived(path, _mtime(path), what, compute)
 
 
 def load(entry: Entry) -> tuple[nn.Module, dict]:
