@@ -7,7 +7,7 @@ from models import knobs
 from models.gap_mnist import ACTIVATIONS
 from ui import catalogue
 from ui.knob_runs import live, shipped, shipped_caption
-from ui.presenter import teaching
+from ui.projector import teaching
 from viz.kernels import tile_grid
 from viz.knobs import accuracy_bars, function_panels
 

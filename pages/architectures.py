@@ -5,7 +5,7 @@ from models import architectures as arch
 from models import imagenet
 from models.checkpoints import CheckpointError
 from models.kernels import kernel_tiles
-from ui.presenter import teaching
+from ui.projector import teaching
 from viz.architectures import accuracy_against_cost, gap_head, parameter_kinds, si, stage_shares
 from viz.kernels import tile_grid
 

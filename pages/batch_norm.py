@@ -19,7 +19,7 @@ from models.train import default_device, evaluate
 from ui import jobs
 from ui.bn_formula import show_bn_formula
 from ui import catalogue
-from ui.presenter import teaching
+from ui.projector import teaching
 from viz.batch_norm import accuracy_curves, group_map, histograms, percentile_bands
 
 st.title("Batch norm and the shifting distributions")

@@ -19,7 +19,8 @@ from models.convolution import (
 from models.inputs import net_input
 from ui import catalogue
 from ui.inputs import input_sources, pick_image
-from ui.presenter import carried_table, carry_table, teaching
+from ui.links import carried_table, carry_table
+from ui.projector import teaching
 from ui.text import plain
 from viz.convolution import filling_output, number_grid
 from viz.feature_maps import image_with_patch

@@ -9,7 +9,7 @@ from ui import catalogue
 from ui.inputs import input_sources, pick_image
 from ui.scenes import DrawingError, checked_drawing
 from ui import your_digit
-from ui.presenter import teaching
+from ui.projector import teaching
 from viz.charts import class_bars, grey_image
 
 st.title("Draw a digit")

@@ -7,7 +7,7 @@ from models.probes import relu_maps, unit_input_gradient
 from models.receptive_field import receptive_fields
 from ui import catalogue
 from ui.inputs import input_sources, pick_image
-from ui.presenter import teaching
+from ui.projector import teaching
 from viz.feature_maps import gradient_map, image_with_patch, map_grid, zero_share_chart
 
 CHANNELS_PER_PAGE = 8

@@ -10,7 +10,7 @@ from models.inference import predict
 from models.inputs import net_input
 from ui import catalogue
 from ui.inputs import input_sources, pick_image
-from ui.presenter import teaching
+from ui.projector import teaching
 from viz.gradcam import as_rgb, overlay, picture_row
 
 LAYERS_IN_ROW = 5

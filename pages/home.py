@@ -5,7 +5,7 @@ from ui import join, teacher
 from ui import catalogue
 from ui.navigation import SECTIONS
 from ui.catalogue import ROOT
-from ui.presenter import presenting, teaching
+from ui.projector import presenting, teaching
 
 st.title("CNN Lab")
 teaching(

@@ -7,7 +7,7 @@ import streamlit as st
 from models import data, knobs
 from models.init_study import channel_statistics, init_net, spreads
 from ui.knob_runs import live, shipped, shipped_caption
-from ui.presenter import teaching
+from ui.projector import teaching
 from viz.knobs import accuracy_bars, loss_curves, pixel_histograms, spread_lines
 from viz.kernels import tile_grid
 

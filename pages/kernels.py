@@ -16,7 +16,7 @@ from models.kernels import (
 )
 from models.receptive_field import receptive_fields
 from ui import catalogue
-from ui.presenter import teaching
+from ui.projector import teaching
 from ui.text import plain
 from viz.kernels import tile_grid
 

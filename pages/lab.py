@@ -10,7 +10,7 @@ from models.spec import INPUT_SHAPES, PRESETS, SETTINGS, TYPES, SpecError, block
 from models.train import default_device
 from ui import jobs, teacher
 from ui import catalogue
-from ui.presenter import teaching
+from ui.projector import teaching
 from ui.text import plain
 from viz.lab import net_diagram, training_curves
 

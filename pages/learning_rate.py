@@ -3,7 +3,7 @@ import streamlit as st
 
 from models import knobs
 from ui.knob_runs import live, shipped, shipped_caption
-from ui.presenter import teaching
+from ui.projector import teaching
 from viz.knobs import batch_bars, diverged_label, loss_curves, range_test, schedule
 
 st.title("Learning rate and batch size")

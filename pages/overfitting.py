@@ -7,7 +7,7 @@ from models import data, knobs
 from models.augment import augment
 from ui import catalogue
 from ui.knob_runs import live, shipped, shipped_caption
-from ui.presenter import teaching
+from ui.projector import teaching
 from viz.knobs import gap_lines, gap_panels, image_row, value_cells
 
 st.title("Overfitting, dropout and augmentation")

@@ -11,7 +11,7 @@ from models.residual_study import NETS, TITLES, gradient_norms_at_init, load_run
 from models.resnet import cifar_resnet
 from models.train import RECIPES, default_device, device_name, train
 from ui import jobs
-from ui.presenter import teaching
+from ui.projector import teaching
 from viz.charts import epoch_curves, layer_norms
 
 st.title("Plain vs residual nets")

@@ -9,7 +9,8 @@ from models.inference import predict
 from models.inputs import net_input
 from ui import catalogue
 from ui.inputs import input_sources, pick_image
-from ui.presenter import carried_table, carry_table, teaching
+from ui.links import carried_table, carry_table
+from ui.projector import teaching
 from viz.charts import class_bars, nll_curve
 
 st.title("Softmax vs log-softmax")

@@ -2,7 +2,6 @@ import numpy as np
 import streamlit as st
 import torch
 
-from models import data
 from models.checkpoints import CheckpointError
 from models.convolution import ConvSettingError
 from models.inputs import net_input
@@ -20,7 +19,7 @@ from models.upsampler import checkerboard_experiment
 from ui import jobs
 from ui import catalogue
 from ui.inputs import TEST_IMAGE, pick_image
-from ui.presenter import teaching
+from ui.projector import teaching
 from viz.charts import coverage_strip, loss_curves
 from viz.convolution import number_grid
 from viz.feature_maps import gradient_map, map_grid

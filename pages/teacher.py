@@ -4,7 +4,7 @@ from models.jobs import worker
 from ui import teacher
 from ui.jobs import owner_label
 from ui.catalogue import training_device
-from ui.presenter import teaching
+from ui.projector import teaching
 
 st.title("The training worker")
 teaching(

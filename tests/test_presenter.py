@@ -145,7 +145,8 @@ def test_a_saved_scene_restores_the_page_and_its_figures(data_available):
 
 @pytest.mark.parametrize("index", range(10))
 def test_the_shipped_lesson_walks_scene_by_scene(data_available, index):
-    from ui.presenter import digit_store, shipped_lessons
+    from ui.lessons import shipped_lessons
+    from ui.links import digit_store
 
     lesson, _ = lesson_from_json(shipped_lessons()["intro course"].read_text())
     if index >= len(lesson.scenes):
@@ -188,7 +189,7 @@ def test_presenter_mode_hides_the_sidebar_and_chosen_controls(data_available):
 def _load_lesson_in_page(text: bytes) -> None:
     import streamlit as st
 
-    from ui.presenter import load_lesson
+    from ui.lessons import load_lesson
     from ui.scenes import Lesson, Scene
 
     st.session_state.setdefault("lesson", Lesson("mine", [Scene("softmax", "kept")]))

@@ -132,7 +132,7 @@ def test_the_digit_store(tmp_path):
 
 
 def test_the_shipped_lesson_reads_cleanly_and_follows_the_course():
-    from ui.presenter import shipped_lessons
+    from ui.lessons import shipped_lessons
 
     lessons = shipped_lessons()
     assert "intro course" in lessons

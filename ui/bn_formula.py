@@ -10,7 +10,7 @@ from torch import nn
 from models import data
 from models.bn_formula import as_features, bn_input, bn_layers, step_by_step
 from ui import catalogue
-from ui.presenter import teaching
+from ui.projector import teaching
 from viz.knobs import bn_histograms
 
 

@@ -5,7 +5,7 @@ are keyed by), the models chosen in the sidebar, "your digit", the controls hidd
 projector and a short note. A lesson is an ordered list of scenes. Scenes round-trip through
 JSON (lesson files) and through URL query parameters (links). Only the control keys listed in
 PAGE_CONTROLS can be set this way, so a foreign file or link cannot reach the rest of a
-session. No Streamlit here: ui/presenter.py applies scenes to a session.
+session. No Streamlit here: ui/links.py applies scenes to a session.
 """
 
 from __future__ import annotations
@@ -185,11 +185,11 @@ def scene_from_json(raw: object, known_pages: set[str] | None = None) -> tuple[S
         else:
             controls[key] = value
     models = {}
-    for dataset, label in (raw.get("models") or {}).items() if isinstance(raw.get("models"), dict) else ():
-        if dataset in DATASETS and isinstance(label, str):
-            models[dataset] = _text(label)
+    for dataset, model_label in (raw.get("models") or {}).items() if isinstance(raw.get("models"), dict) else ():
+        if dataset in DATASETS and isinstance(model_label, str):
+            models[dataset] = _text(model_label)
         else:
-            problems.append(f"scene “{title}”: model {dataset!r} = {label!r} left out")
+            problems.append(f"scene “{title}”: model {dataset!r} = {model_label!r} left out")
     digit = None
     if raw.get("digit") is not None:
         try:

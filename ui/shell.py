@@ -10,7 +10,9 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from ui import jobs, presenter
+from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+from ui import jobs, lessons, links, projector
 from ui.catalogue import sidebar, sidebar_device_line
 from ui.inputs import limit_uploads
 from ui.join import sidebar_join
@@ -33,16 +35,24 @@ def _frame(url_path: str, run_page: Callable[[], object]) -> None:
     st.session_state["_page_url_path"] = url_path
     jobs.note_session()
     limit_uploads()
-    presenter.keep_controls()
-    presenter.open_link(url_path)   # before any widget: a link sets the widgets' values
+    links.keep_controls()
+    links.open_link(url_path)   # before any widget: a link sets the widgets' values
     sidebar()
     sidebar_join()
     sidebar_unlock()
-    link_slot = presenter.scene_panel(url_path)
-    presenter.presenter_bar(url_path)
-    presenter.show_link_problems()
+    link_slot = lessons.scene_panel(url_path)
+    lessons.presenter_bar(url_path)
+    links.show_link_problems()
     jobs.own_jobs_line()
-    run_page()
-    presenter.hide_chosen_controls(url_path)
-    presenter.mirror_in_link(url_path, link_slot)
+    try:
+        run_page()
+    except StopException:   # the page stopped early (st.stop): its link still says what it shows
+        _after_the_page(url_path, link_slot)
+        raise
+    _after_the_page(url_path, link_slot)
+
+
+def _after_the_page(url_path: str, link_slot) -> None:
+    projector.hide_chosen_controls(url_path)
+    links.mirror_in_link(url_path, link_slot)   # the link, built once per run
     sidebar_device_line()   # last: it imports torch, which the first page a student sees may not need
