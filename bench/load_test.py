@@ -44,7 +44,7 @@ async def one_student(browser, url: str, index: int, results: dict) -> None:
     page = await context.new_page()
 
     async def feature_maps():
-        await page.goto(f"{url}/feature-maps")
+        await page.goto(f"{url}/feature_maps")
         await settle(page)
         await page.get_by_label("Test image number").first.fill(str(index))
         await page.keyboard.press("Enter")
@@ -54,12 +54,12 @@ async def one_student(browser, url: str, index: int, results: dict) -> None:
         await page.locator("[data-testid='stPlotlyChart']").nth(3).wait_for(timeout=TIMEOUT)
 
     async def gradcam():
-        await page.goto(f"{url}/grad-cam")
+        await page.goto(f"{url}/gradcam")
         await settle(page)
         await page.locator("[data-testid='stPlotlyChart']").nth(2).wait_for(timeout=TIMEOUT)
 
     async def draw():
-        await page.goto(f"{url}/draw")
+        await page.goto(f"{url}/draw_digit")
         await settle(page)
         canvas = page.locator("canvas.upper-canvas").first
         await canvas.wait_for(timeout=TIMEOUT)
@@ -84,7 +84,7 @@ async def one_student(browser, url: str, index: int, results: dict) -> None:
 
 async def start_training(browser, url: str):
     page = await (await browser.new_context()).new_page()
-    await page.goto(f"{url}/batch-norm")
+    await page.goto(f"{url}/batch_norm")
     await settle(page)
     await page.get_by_text("Steps").first.wait_for()
     await page.get_by_role("button", name="Train both nets").click()
@@ -114,7 +114,7 @@ async def main(sessions: int) -> None:
             warm = await browser.new_page()     # the first visit loads models and datasets
             await warm.goto(server.url)
             await settle(warm)
-            for path in ("/feature-maps", "/grad-cam"):
+            for path in ("/feature_maps", "/gradcam"):
                 await warm.goto(server.url + path)
                 await settle(warm)
             for training in (False, True):

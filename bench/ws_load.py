@@ -89,13 +89,13 @@ async def student(url: str, index: int, delay: float, results: dict) -> None:
     try:
         async with Session(url) as session:
             maps = {"fm_dataset": "MNIST", "fm_source_mnist": "MNIST test image", "fm_mnist_index": index}
-            results.setdefault("feature maps, own digit", []).append(await session.run("feature-maps", maps))
+            results.setdefault("feature maps, own digit", []).append(await session.run("feature_maps", maps))
             if session.charts() < 3:
                 session.errors.append(f"feature maps: only {session.charts()} charts")
             maps["fm_layer_mnist"] = 1
-            results.setdefault("feature maps, next layer", []).append(await session.run("feature-maps", maps))
+            results.setdefault("feature maps, next layer", []).append(await session.run("feature_maps", maps))
             cam = {"gc_dataset": "CIFAR-10", "gc_source_cifar10": "CIFAR-10 test image", "gc_cifar10_index": index}
-            results.setdefault("Grad-CAM, own photo", []).append(await session.run("grad-cam", cam))
+            results.setdefault("Grad-CAM, own photo", []).append(await session.run("gradcam", cam))
             if session.charts() < 2:
                 session.errors.append(f"Grad-CAM: only {session.charts()} charts")
             results.setdefault("errors", []).extend(session.errors)

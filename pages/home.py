@@ -43,7 +43,7 @@ with status:
 with code:
     url = join.class_url()
     st.markdown(f"**Students open** `{url}`")
-    join.show_qr(url, 420 if presenting() else 200)
+    join.show_qr(url, 420 if presenting() else 200, "join_qr_page")
 
 for section, pages in SECTIONS.items():
     st.subheader(section)

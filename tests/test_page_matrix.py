@@ -11,10 +11,10 @@ from ui.navigation import ALL_PAGES
 
 # Pages that look inside the sidebar's MNIST or CIFAR-10 net, with the controls that select it.
 USES = {
-    "mnist": {"draw": {}, "softmax": {}, "convolution": {}, "feature-maps": {"fm_dataset": "MNIST"},
-              "kernels": {"kn_stem": "3×3 · GAP MNIST net"}, "grad-cam": {"gc_dataset": "MNIST"}, "batch-norm": {},
+    "mnist": {"draw_digit": {}, "softmax": {}, "convolution": {}, "feature_maps": {"fm_dataset": "MNIST"},
+              "kernels": {"kn_stem": "3×3 · GAP MNIST net"}, "gradcam": {"gc_dataset": "MNIST"}, "batch_norm": {},
               "activations": {}, "overfitting": {}},
-    "cifar10": {"feature-maps": {"fm_dataset": "CIFAR-10"}, "grad-cam": {"gc_dataset": "CIFAR-10"}, "strides": {}},
+    "cifar10": {"feature_maps": {"fm_dataset": "CIFAR-10"}, "gradcam": {"gc_dataset": "CIFAR-10"}, "strides": {}},
 }
 LAB_NETS = {
     "mnist": {

@@ -616,7 +616,7 @@ def test_worker_page_shows_the_queue():
         time.sleep(0.01)
     waiting = worker().submit("a student's run", "student-session", lambda ctx: None)
     try:
-        at = run("pages/teacher.py")
+        at = run("pages/worker.py")
         text = " ".join(m.value for m in at.markdown) + " ".join(str(e.proto) for e in at.get("progress"))
         assert "Queue:" in text and "a long demo run" in text
         assert any("a student's run (started by student-session)" in m.value for m in at.markdown)

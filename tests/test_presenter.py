@@ -69,7 +69,7 @@ def warnings(at: AppTest) -> str:
 
 
 def test_a_link_reproduces_the_view_in_another_session(data_available):
-    at = open_page("feature-maps")
+    at = open_page("feature_maps")
     at.radio(key="fm_source_mnist").set_value("MNIST test image").run()
     at.number_input(key="fm_mnist_index").set_value(12).run()
     at.selectbox(key="fm_layer_mnist").set_value(3).run()
@@ -77,7 +77,7 @@ def test_a_link_reproduces_the_view_in_another_session(data_available):
     link = link_of(at)
     assert link["fm_layer_mnist"] == "3" and link["fm_mnist_index"] == "12"
 
-    other = open_page("feature-maps", link)          # a fresh session, as another browser
+    other = open_page("feature_maps", link)          # a fresh session, as another browser
     assert other.selectbox(key="fm_layer_mnist").value == 3
     assert other.number_input(key="fm_mnist_index").value == 12
     assert figures(other) == figures(at)
@@ -111,7 +111,7 @@ def test_a_drawn_digit_travels_by_link(data_available):
     drawn = np.zeros((28, 28), np.uint8)
     drawn[6:22, 13:16] = 255   # a "1"
     drawing = {"version": "4.4.0", "objects": []}
-    at = open_page("draw", your_digit={"image": drawn, "source": "your drawing"}, _your_digit_strokes=drawing,
+    at = open_page("draw_digit", your_digit={"image": drawn, "source": "your drawing"}, _your_digit_strokes=drawing,
                    _canvas_digit=drawn)
     link = link_of(at)
     assert len(link["digit"]) == 12
@@ -119,7 +119,7 @@ def test_a_drawn_digit_travels_by_link(data_available):
     other = open_page("softmax", link)   # another browser, another page: "your digit" is there
     assert np.array_equal(other.session_state["your_digit"]["image"], drawn)
     assert other.radio(key="softmax_source").options[0] == "Your digit"
-    redrawn = open_page("draw", link)
+    redrawn = open_page("draw_digit", link)
     assert redrawn.session_state["_your_digit_strokes"] == drawing
     assert [m.value for m in redrawn.markdown if m.value.isdigit()] == ["1"]
 

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from ui.navigation import BY_PATH
 from ui.scenes import (
     LESSON_FORMAT, PAGE_CONTROLS, Digit, DigitStore, Lesson, LessonError, Scene, capture_controls, decode_value,
-    encode_value, from_query, is_control, lesson_from_json, numbers_from_text, numbers_to_text, to_query,
+    encode_value, from_query, is_control, lesson_from_json, numbers_from_text, numbers_to_text, scene_from_json,
+    to_query,
 )
 
 VALUES = [3, 0.25, "Your digit", "7", True, "MNIST test image", -2, "a \"quoted\" & spaced, value", 1.0]
@@ -68,16 +69,16 @@ def test_url_to_state_to_url_is_stable(text):
 
 
 def test_readable_links():
-    scene = Scene("feature-maps", controls={"fm_dataset": "MNIST", "fm_layer_mnist": 2, "fm_source_mnist": "7"})
+    scene = Scene("feature_maps", controls={"fm_dataset": "MNIST", "fm_layer_mnist": 2, "fm_source_mnist": "7"})
     assert to_query(scene) == {"fm_dataset": "MNIST", "fm_layer_mnist": "2", "fm_source_mnist": '"7"'}
 
 
 def test_only_the_pages_own_controls_are_captured():
     state = {"fm_layer_mnist": 2, "fm_mnist_upload": object(), "fm_mnist_random": False, "teacher_unlocked": True,
              "your_digit": {"image": 0}, "gc_opacity": 0.5, "fm_spec": [1, 2], "fm_text": "x" * 5000}
-    assert capture_controls("feature-maps", state) == {"fm_layer_mnist": 2}
-    assert not is_control("feature-maps", "fm_mnist_upload")
-    assert not is_control("lab", "lab_train") and not is_control("draw", "presenting")
+    assert capture_controls("feature_maps", state) == {"fm_layer_mnist": 2}
+    assert not is_control("feature_maps", "fm_mnist_upload")
+    assert not is_control("lab", "lab_train") and not is_control("draw_digit", "presenting")
 
 
 def test_a_link_cannot_reach_the_rest_of_the_session():
@@ -121,7 +122,7 @@ def test_a_lesson_that_does_not_fit_loads_what_it_can():
 
 def test_the_digit_store(tmp_path):
     store = DigitStore(tmp_path)
-    digit = example_scene("draw").digit
+    digit = example_scene("draw_digit").digit
     digit_id = store.save(digit)
     assert DigitStore.valid_id(digit_id) and store.save(digit) == digit_id   # same digit, same id
     assert store.load(digit_id) == digit
@@ -139,8 +140,8 @@ def test_the_shipped_lesson_reads_cleanly_and_follows_the_course():
     lesson, problems = lesson_from_json(lessons["intro course"].read_text())
     assert problems == []
     pages = [scene.page for scene in lesson.scenes]
-    course = ["draw", "convolution", "feature-maps", "kernels", "softmax", "initialisation", "activations",
-              "learning-rate", "overfitting", "batch-norm", "plain-vs-residual", "grad-cam", "strides"]
+    course = ["draw_digit", "convolution", "feature_maps", "kernels", "softmax", "initialisation", "activations",
+              "learning_rate", "overfitting", "batch_norm", "plain_vs_residual", "gradcam", "strides"]
     assert [p for i, p in enumerate(pages) if p not in pages[:i]] == course
     assert lesson.scenes[0].digit.drawing is not None   # it opens with a drawn digit
 
@@ -163,3 +164,18 @@ def test_the_shipped_lesson_is_what_its_builder_writes_from_the_shipped_runs():
     from lessons.build_intro_course import OUT, intro_course
 
     assert json.loads(OUT.read_text()) == json.loads(intro_course().to_json())
+
+
+def test_every_pages_address_is_its_files_name():
+    """So a fresh server's first request, which Streamlit answers in its pages/-folder mode,
+    finds the very page st.navigation would open (ui/__init__.py)."""
+    from pathlib import Path
+
+    from ui.navigation import ALL_PAGES
+
+    assert all(page.url_path in ("", Path(page.file).stem) for page in ALL_PAGES)
+
+
+def test_lessons_saved_under_the_old_page_names_still_open():
+    scene, problems = scene_from_json({"page": "feature-maps", "title": "old", "controls": {"fm_dataset": "MNIST"}})
+    assert scene.page == "feature_maps" and scene.controls == {"fm_dataset": "MNIST"} and not problems

@@ -89,16 +89,21 @@ def page_url(url_path: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def qr_svg(url: str) -> str:
-    """The QR code of `url` as SVG (segno: a maintained QR library), dark on white with a quiet zone."""
+def qr_png(url: str) -> bytes:
+    """The QR code of `url` as a PNG (segno, a maintained QR library), black on white with the
+    quiet zone a phone needs."""
+    import io
+
     import segno
 
-    return segno.make(url, error="m").svg_inline(border=4, dark="#000", light="#fff", omitsize=True)
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="png", scale=10, border=4)
+    return buffer.getvalue()
 
 
-def show_qr(url: str, pixels: int) -> None:
-    st.html(f"<div class='cnn-lab-join-qr' style='width:{pixels}px;max-width:100%;background:#fff'>"
-            f"{qr_svg(url)}</div>")
+def show_qr(url: str, pixels: int, key: str) -> None:
+    with st.container(key=key):
+        st.image(qr_png(url), width=pixels, caption=None)
 
 
 def sidebar_join() -> None:
@@ -107,7 +112,7 @@ def sidebar_join() -> None:
     with st.sidebar.expander("Join this class", icon=":material/qr_code_2:"):
         st.caption("Students open this address (or scan the code) on the same network:")
         st.code(url, language=None)
-        show_qr(url, 220)
+        show_qr(url, 220, "join_qr_sidebar")
         if urlsplit(url).hostname in (None, "localhost", "127.0.0.1"):
             st.caption("No network address was found: students can only join from this machine. Set "
                        "CNN_LAB_JOIN_URL to the address they should open.")

@@ -25,7 +25,7 @@ SECTIONS: dict[str, list[PageInfo]] = {
                  summary=(
                  'Where to start, what this class can do now, and the address students open.'
                  )),
-        PageInfo("pages/draw_digit.py", "Draw a digit", ":material/draw:", "draw",
+        PageInfo("pages/draw_digit.py", "Draw a digit", ":material/draw:", "draw_digit",
                  controls=('digit_source', 'stroke_width', 'digit_index', 'digit_class'),
                  summary=(
                  "Draw a digit and the course's GAP MNIST net (under 10,000 parameters, no fully connected "
@@ -50,7 +50,7 @@ SECTIONS: dict[str, list[PageInfo]] = {
                  'formula; colour (3×3×3) kernels; the 1×1 convolution; conv vs fully connected parameter '
                  'counts.'
                  )),
-        PageInfo("pages/feature_maps.py", "Feature maps and ReLU", ":material/layers:", "feature-maps",
+        PageInfo("pages/feature_maps.py", "Feature maps and ReLU", ":material/layers:", "feature_maps",
                  controls=('fm_*',),
                  summary=(
                  'Every channel of every layer for your digit or a CIFAR-10 photo, before and after ReLU; how '
@@ -64,7 +64,7 @@ SECTIONS: dict[str, list[PageInfo]] = {
                  "excite deeper units most and an input grown to excite them; the course's receptive-field "
                  'table.'
                  )),
-        PageInfo("pages/gradcam.py", "Grad-CAM", ":material/visibility:", "grad-cam",
+        PageInfo("pages/gradcam.py", "Grad-CAM", ":material/visibility:", "gradcam",
                  controls=('gc_*',),
                  summary=(
                  'Ask the ResNet why it said “cat” and where it would see a dog: Grad-CAM heatmaps for any '
@@ -100,7 +100,7 @@ SECTIONS: dict[str, list[PageInfo]] = {
                  'trained with each; and the net with no non-linearity, read off as the linear classifier it '
                  'is.'
                  )),
-        PageInfo("pages/learning_rate.py", "Learning rate and batch size", ":material/speed:", "learning-rate",
+        PageInfo("pages/learning_rate.py", "Learning rate and batch size", ":material/speed:", "learning_rate",
                  controls=('lr_*',),
                  summary=(
                  'The same net at four learning rates, from crawling to NaN; the learning-rate range test; the'
@@ -113,21 +113,21 @@ SECTIONS: dict[str, list[PageInfo]] = {
                  'augmentation and Cutout against the gap, and where early stopping would stop; dropout in '
                  "numbers; augmented samples from the training loop's own functions."
                  )),
-        PageInfo("pages/batch_norm.py", "Batch norm", ":material/stacked_line_chart:", "batch-norm",
+        PageInfo("pages/batch_norm.py", "Batch norm", ":material/stacked_line_chart:", "batch_norm",
                  controls=('bn_kind', 'bn_steps', 'bn_lr', 'bn_record', 'bn_layer', 'bn_moment', 'bn_spoil', 'bnf_*'),
                  summary=(
                  'Train the same net with and without BatchNorm side by side and watch what each layer '
                  'receives drift (or not); train vs eval mode; what BatchNorm, LayerNorm, InstanceNorm and '
                  'GroupNorm average over.'
                  )),
-        PageInfo("pages/plain_vs_residual.py", "Plain vs residual nets", ":material/stacks:", "plain-vs-residual",
+        PageInfo("pages/plain_vs_residual.py", "Plain vs residual nets", ":material/stacks:", "plain_vs_residual",
                  controls=('pr_*',),
                  summary=(
                  'Why ResNets have skip connections: He et al. found a 56-layer plain net trains worse than a '
                  '20-layer one and a 56-layer ResNet better. The four runs of their Figure 6, trained here (do'
                  ' they agree?), the gradient each layer gets at the start, and a button to train one again.'
                  )),
-        PageInfo("pages/teacher.py", "The training worker", ":material/memory:", "worker",
+        PageInfo("pages/worker.py", "The training worker", ":material/memory:", "worker",
                  controls=(),
                  summary=(
                  "What is training right now, what waits in the queue, and the GPU's memory; the teacher can "

@@ -43,6 +43,12 @@ PAGE_CONTROLS: dict[str, tuple[str, ...]] = {page.url_path: page.controls for pa
 # Keys that match a page's patterns but are not settable controls: buttons, uploads, editors.
 NOT_CONTROLS = ("*_upload", "*_random", "*_train", "*_stop", "*_typed", "*_save", "*_export", "*_job")
 DATASETS = ("mnist", "cifar10")
+# Pages whose address changed (lessons exported before still open them). Every page's address is
+# its file's name, so that Streamlit's pages/-folder mode, which a fresh server uses for its very
+# first request, finds the same file that st.navigation would (see ui/__init__.py).
+RENAMED_PAGES = {"draw": "draw_digit", "feature-maps": "feature_maps", "grad-cam": "gradcam",
+                 "batch-norm": "batch_norm", "plain-vs-residual": "plain_vs_residual",
+                 "learning-rate": "learning_rate"}
 # Query parameters that are not controls.
 MODEL_PARAM = "model_{}"
 DIGIT_PARAM = "digit"
@@ -65,7 +71,9 @@ def checked_drawing(drawing: object) -> dict | None:
     if not isinstance(drawing, dict) or len(json.dumps(drawing)) > MAX_DRAWING_BYTES:
         raise DrawingError("The drawing is larger than a drawing from this page can be.")
     objects = drawing.get("objects", [])
-    if not isinstance(objects, list) or any(not isinstance(o, dict) or o.get("type") != "path" for o in objects):
+    strokes_only = all(isinstance(o, dict) and str(o.get("type", "")).lower() == "path" for o in objects) \
+        if isinstance(objects, list) else False
+    if not strokes_only:
         raise DrawingError("The drawing holds something other than strokes.")
     return drawing
 
@@ -169,6 +177,7 @@ def scene_from_json(raw: object, known_pages: set[str] | None = None) -> tuple[S
         return None, ["a scene that is not an object was skipped"]
     title = _text(raw.get("title") or raw.get("page") or "untitled")
     page = raw.get("page")
+    page = RENAMED_PAGES.get(page, page) if isinstance(page, str) else page
     if not isinstance(page, str) or page not in known_pages:
         return None, [f"scene “{title}”: there is no page {page!r} in this app; skipped"]
     problems = []
