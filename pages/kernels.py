@@ -63,6 +63,10 @@ else:
                 "a strong colour a large weight on that channel, with one scale for the whole layer. "
                 f"This net ({plain(catalogue.describe(entry))} on the CIFAR-10 test set) was trained "
                 f"{plain(entry.trained_on)}.")
+        three = catalogue.find("resnet20")
+        if stem != 3 and three is not None and three.epochs != entry.epochs:
+            note += (f" The 3×3 ResNet-20 was trained for {three.epochs} epochs and this one for {entry.epochs}: "
+                     "the two are not trained alike, so compare their kernels with care.")
     else:
         torch.manual_seed(0)
         before = first_conv(build("cifar-resnet", depth=20, stem_kernel=stem))

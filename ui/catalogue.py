@@ -34,6 +34,7 @@ class Entry:
     test_accuracy: float | None
     parameters: int
     trained_on: str
+    epochs: int | None = None
 
 
 def runs_dir() -> Path:
@@ -95,6 +96,7 @@ def _catalogue(fingerprint: tuple) -> tuple[list[Entry], list[str]]:
             trained_on=f"{meta.get('epochs', '?')} epochs"
             + (f", {seconds:.0f} s" if isinstance(seconds, (int, float)) else "")
             + f" on {meta.get('device', '?')}",
+            epochs=int(meta["epochs"]) if isinstance(meta.get("epochs"), int) else None,
         ))
     return entries, problems
 
