@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 # page, the state that picks an input, the key that varies between reruns and its values
 CASES = [
     ("pages/draw_digit.py", {"digit_source": "MNIST test image"}, "digit_index", range(10)),
-    ("pages/softmax.py", {"softmax_source": "An MNIST test image"}, "softmax_index", range(10)),
+    ("pages/softmax.py", {"softmax_source": "MNIST test image"}, "softmax_index", range(10)),
     ("pages/feature_maps.py", {"fm_dataset": "MNIST"}, "fm_mnist_index", range(10)),
     ("pages/feature_maps.py", {"fm_dataset": "CIFAR-10"}, "fm_cifar10_index", range(10)),
     ("pages/convolution.py", {}, "cv_index", range(10)),

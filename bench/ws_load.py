@@ -144,6 +144,11 @@ async def class_at_once(url: str, sessions: int, stagger: float, training: bool)
     if teacher is not None:
         stop.set()
         await poller
+        stop_button = teacher.button_id("Stop")   # the next phase's teacher starts a fresh run
+        if stop_button is not None:
+            from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+            await teacher.run(*TRAINING, [WidgetState(id=stop_button, trigger_value=True)])
         await teacher.__aexit__()
         results["training"] = f"the teacher's progress bar was on {sum(seen)} of {len(seen)} polls"
     return results

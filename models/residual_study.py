@@ -79,3 +79,29 @@ def gradient_norms_at_init(depth: int, residual: bool, images: torch.Tensor, lab
         torch.manual_seed(seed)
         net = cifar_resnet(depth, residual=residual)
     return gradient_norms(net, images, labels)
+
+
+def train_again(name: str, config, images: int, tested_on: int, report=None, stop=None) -> dict:
+    """One of the four nets trained again from scratch on a seeded random `images` of the training
+    images, tested on `tested_on` test images after each epoch (the live rerun of the page)."""
+    from models import data
+    from models.lab import load_for_training
+    from models.train import device_name, train
+
+    full_train, full_test = load_for_training("cifar10", report)
+    train_set, test_set = data.subset(full_train, images), data.subset(full_test, tested_on)
+    depth, residual = NETS[name]
+    torch.manual_seed(config.seed)
+    net = cifar_resnet(depth, residual=residual)
+    history = []
+
+    def progress(p):
+        if p.epoch_end:
+            history.append({"epoch": p.epoch, "train_loss": p.loss, "train_accuracy": p.train_accuracy,
+                            "test_accuracy": p.test_accuracy})
+        if report is not None:
+            report(fraction=p.step / p.total_steps, epoch=p.epoch, loss=p.loss, history=list(history))
+
+    result = train(net, train_set, test_set, config, on_progress=progress, stop=stop)
+    return {"name": name, "history": result.history, "seconds": result.seconds,
+            "device": device_name(result.device), "diverged": result.diverged}

@@ -5,7 +5,9 @@ import torch
 
 from models import imagenet
 from models.checkpoints import CheckpointError
-from models.gradcam import gradcam, gradcams, guided_gradcam, map_layers, randomized_copy, rank_correlation
+from models.gradcam import (
+    gradcam, gradcam_layers, gradcams, guided_gradcam, map_layers, randomized_copy, rank_correlation,
+)
 from models.inference import predict
 from models.inputs import net_input
 from ui import catalogue
@@ -52,7 +54,8 @@ image, description = picked
 x = net_input(image, metadata)
 prediction = predict(model, x)
 
-layers = map_layers(model, tuple(x.shape[1:]))
+layers = (gradcam_layers(model) if dataset == "imagenet" else   # torchvision's four stages
+          catalogue.derived(dataset, "grad-cam layers", lambda net, _, shape: map_layers(net, shape), tuple(x.shape[1:])))
 if not layers:
     st.info("The chosen net has no layer that keeps a picture of the input (a ReLU after a convolution): "
             "with only fully connected layers there is no “where” for Grad-CAM to show. Choose a "

@@ -3,13 +3,10 @@ from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
-import torch
 
 from models import data
-from models.lab import load_for_training
-from models.residual_study import NETS, TITLES, gradient_norms_at_init, load_runs
-from models.resnet import cifar_resnet
-from models.train import RECIPES, default_device, device_name, train
+from models.residual_study import NETS, TITLES, gradient_norms_at_init, load_runs, train_again
+from models.train import RECIPES, default_device
 from ui import jobs
 from ui.projector import teaching
 from viz.charts import epoch_curves, layer_norms
@@ -134,28 +131,10 @@ st.caption(f"With the shipped runs' settings: batch size {recipe.batch_size}, pe
 
 
 def rerun_job(name: str, epochs: int, images: int):
-    depth, residual = NETS[name]
     batch = min(recipe.batch_size, images // 4)
     # A few reports per epoch, so the progress bar and the loss move within a short one.
     config = replace(recipe, epochs=epochs, batch_size=batch, report_every=max(1, images // batch // 4))
-
-    def job(ctx):
-        full_train, full_test = load_for_training("cifar10", ctx.report)
-        train_set, test_set = data.subset(full_train, images), data.subset(full_test, TESTED_ON)
-        torch.manual_seed(config.seed)
-        net = cifar_resnet(depth, residual=residual)
-        history = []
-
-        def progress(p):
-            if p.epoch_end:
-                history.append({"epoch": p.epoch, "train_loss": p.loss, "train_accuracy": p.train_accuracy,
-                                "test_accuracy": p.test_accuracy})
-            ctx.report(fraction=p.step / p.total_steps, epoch=p.epoch, loss=p.loss, history=list(history))
-
-        result = train(net, train_set, test_set, config, on_progress=progress, stop=ctx.stop)
-        return {"name": name, "history": result.history, "seconds": result.seconds,
-                "device": device_name(result.device), "diverged": result.diverged}
-    return job
+    return lambda ctx: train_again(name, config, images, TESTED_ON, ctx.report, ctx.stop)
 
 
 jobs.train_button("pr", "Train it", f"{TITLES[net_name]}, {epochs} epochs on {images:,} images",

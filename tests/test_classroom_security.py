@@ -122,7 +122,7 @@ def test_extreme_aspect_ratios_are_refused_before_any_resize(size, monkeypatch):
 
 
 def test_a_drawing_that_is_not_strokes_is_refused_everywhere():
-    from ui.scenes import Digit, DigitStore, DrawingError, checked_drawing
+    from ui.scenes import Digit, DrawingError, checked_drawing
 
     image_object = {"objects": [{"type": "image", "src": "data:image/png;base64," + "A" * 100}]}
     with pytest.raises(DrawingError, match="other than strokes"):
