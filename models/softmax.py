@@ -16,8 +16,10 @@ def log_softmax(logits, temperature: float = 1.0, dtype=np.float64) -> np.ndarra
     Every exp sees a number <= 0, so nothing overflows; and z - m is taken first, so a large m
     is never added back (m + log sum would round away the small log term in float32)."""
     z = np.asarray(logits, dtype=dtype) / dtype(temperature)
-    shifted = z - z.max()
-    return shifted - np.log(np.exp(shifted).sum())
+    top = int(z.argmax())
+    shifted = z - z[top]
+    # log sum exp(z - m) = log(1 + the others' sum): log1p keeps its digits when that sum is small.
+    return shifted - np.log1p(np.exp(np.delete(shifted, top)).sum())
 
 
 def naive_log_softmax(logits, dtype=np.float32) -> np.ndarray:
