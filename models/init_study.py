@@ -13,7 +13,7 @@ from torch.nn import functional as F
 
 from models.data import ImageSet, normalise
 from models.gap_mnist import GapMnistNet
-from models.knobs import LIVE_BUDGET, check_budget
+from models.budget import LIVE_BUDGET, check_budget
 from models.train import TrainConfig, train
 
 # Weight initialisations of the convolutions (biases start at zero in every scheme).

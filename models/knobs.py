@@ -29,8 +29,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from models.augment import augment
+from models.budget import LIVE_BUDGET, BudgetError, check_budget  # noqa: F401 (pages reach them here)
 from models.data import ImageSet
 from models.gap_mnist import ACTIVATIONS, GapMnistNet
+from models.init_study import symmetry_runs
 from models.train import (
     RECIPES,
     TrainConfig,
@@ -48,18 +50,6 @@ Progress = Callable[[dict], None]
 # A cross-entropy over ten classes starts near ln 10 = 2.3; a mean above this means the net is
 # confidently wrong by a factor of e^100 and its weights are running away.
 EXPLODED_LOSS = 100.0
-# The most work one live experiment may ask for: training images x epochs, summed over its runs
-# (about 15 s of the GAP net on 2 CPU cores; on a GPU, a second or two).
-LIVE_BUDGET = 40_000
-
-
-class BudgetError(ValueError):
-    """A live experiment asks for more work than LIVE_BUDGET allows."""
-
-
-def check_budget(work: int, what: str, budget: int | None = LIVE_BUDGET) -> None:
-    if budget is not None and work > budget:
-        raise BudgetError(f"{what} would train {work:,} image-steps; a live run may take at most {budget:,}")
 
 
 # --- One run, recorded ---------------------------------------------------------------------------
@@ -528,8 +518,6 @@ RUN_PARAMETER = {"lr_sweep": "lrs", "batch_sweep": "batch_sizes", "regularisatio
 
 
 def _experiment(name: str) -> Callable[..., dict]:
-    from models.init_study import symmetry_runs
-
     return {"lr_sweep": lr_sweep, "lr_range_test": lr_range_test, "batch_sweep": batch_sweep,
             "regularisation": regularisation, "normalisation": normalisation_runs, "symmetry": symmetry_runs,
             "activations": activation_sweep}[name]

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from models import data
+from ui.navigation import ALL_PAGES
 from tests.conftest import full_data_problem, require_full_data
 
 
@@ -34,6 +35,19 @@ def test_pages_read_the_sample_where_the_full_test_set_is_absent(tmp_path, monke
             data.load(name, train=True)
     assert "python -m models.data --download" in data.missing_data_message("cifar10")
     assert str(tmp_path) in data.missing_data_message("mnist")
+
+
+@pytest.mark.parametrize("page", [p.url_path for p in ALL_PAGES])
+def test_every_page_opens_where_no_full_dataset_is(page, tmp_path, monkeypatch):
+    """A clone anywhere, before any download: each page runs on the shipped samples and offers
+    each missing dataset once (a page with several runs once had two buttons with one key)."""
+    from tests.test_presenter import open_page
+
+    monkeypatch.setenv("CNN_LAB_DATA", str(tmp_path))
+    at = open_page(page)
+    assert at.title
+    offers = [b for b in at.button if b.key and b.key.startswith("download_")]
+    assert len({b.key for b in offers}) == len(offers)
 
 
 def test_full_data_present_is_decided_without_decoding(tmp_path):

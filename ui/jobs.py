@@ -10,41 +10,23 @@ session state or travels in a link, and a session sees only its owner's jobs."""
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from pathlib import Path
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from models import data
 from models.jobs import DONE, FAILED, FINISHED, QUEUED, RUNNING, GRACE_SECONDS, Job, JobContext, worker
 from ui import teacher
+from ui.browser import me, session_id
 
 Work = Callable[[JobContext], Any]
 ROOT = Path(__file__).resolve().parents[1]
 
 _sessions_lock = threading.Lock()
 _sessions_of: dict[str, set[str]] = {}      # owner -> the session ids seen for that browser
-
-
-def _session_id() -> str:
-    context = get_script_run_ctx()
-    return context.session_id if context else "?"
-
-
-def me() -> str:
-    """Who this browser is: a key shared by all its tabs and reloads (from Streamlit's XSRF
-    cookie, which the server sets once per browser), or this session's own id without one."""
-    try:
-        cookie = st.context.cookies.get("_streamlit_xsrf")
-    except Exception:   # no request context (AppTest)
-        cookie = None
-    if not isinstance(cookie, str) or not cookie:
-        cookie = None
-    return hashlib.sha256((cookie or _session_id()).encode()).hexdigest()[:16]
 
 
 def owner_label() -> str:
@@ -57,7 +39,8 @@ def owner_label() -> str:
 def note_session() -> None:
     """Called on every page run (ui.shell): this session is one of its owner's."""
     with _sessions_lock:
-        _sessions_of.setdefault(me(), set()).add(_session_id())
+        _sessions_of.setdefault(me(), set()).add(session_id())
+    st.session_state["_downloads_offered"] = set()   # a page offers each missing dataset once per run
 
 
 def session_connected(session_id: str) -> bool:
@@ -100,8 +83,13 @@ def train_button(slot: str, label: str, name: str, make_work: Callable[[], Work]
     cannot work. `make_work` is called only on a click."""
     missing = [dataset for dataset in needs if not data.full_data_present(dataset)]
     if missing:
+        offered = st.session_state.setdefault("_downloads_offered", set())
         for dataset in missing:
-            offer_download(dataset)
+            if dataset in offered:
+                st.caption(f"This run also needs the full {data.TITLES[dataset]}: see above for how to add it.")
+            else:
+                offered.add(dataset)
+                offer_download(dataset)
         return
     if st.button(label, key=f"{slot}_train", icon=":material/play_arrow:", help=help):
         start(slot, name, make_work())

@@ -14,6 +14,8 @@ from collections import deque
 
 import streamlit as st
 
+from ui.browser import me
+
 SESSION_FLAG = "teacher_unlocked"
 
 
@@ -86,9 +88,7 @@ def _failed(now: float) -> None:
             _server_failures.clear()
             _log.warning("teacher key: %d wrong keys within %.0f s; unlocking paused for %.0f s",
                          SERVER_TRIES, SERVER_WINDOW, SERVER_LOCKOUT)
-    from ui.jobs import owner_label
-
-    _log.warning("teacher key: wrong key from %s (%d in a row)", owner_label(), failures)
+    _log.warning("teacher key: wrong key from browser #%s (%d in a row)", me()[:4], failures)
 
 
 def warn_if_short(key: str) -> None:

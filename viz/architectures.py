@@ -10,6 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from viz.charts import BASE, HIGHLIGHT, MUTED
+from viz.style import frame
 
 KIND_COLOURS = {"convolution": BASE, "fully connected": HIGHLIGHT, "normalisation": "#2ca02c", "other": MUTED}
 SECOND = "#ff7f0e"
@@ -26,10 +27,8 @@ def si(value: float, unit: str = "") -> str:
 
 def _title(fig: go.Figure, title: str, height: int) -> go.Figure:
     """Title at the top left, the legend in a row of its own under it."""
-    fig.update_layout(title=dict(text=title, x=0, y=1, yref="container", yanchor="top", pad=dict(t=8),
-                                 font=dict(size=15)),
-                      height=height, margin=dict(l=10, r=10, t=78, b=10),
-                      legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0, xanchor="left"))
+    frame(fig, title, height, top=78, legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0, xanchor="left"))
+    fig.update_layout(title=dict(y=1, yref="container", yanchor="top", pad=dict(t=8)))
     return fig
 
 

@@ -9,6 +9,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from viz.style import LEGEND_RIGHT, frame
+
 COLOURS = {"with BN": "#1f77b4", "without BN": "#d62728"}
 
 
@@ -16,10 +18,8 @@ def accuracy_curves(steps: Sequence[int], accuracies: dict[str, Sequence[float]]
     fig = go.Figure([go.Scatter(x=list(steps), y=list(values), name=name, mode="lines+markers",
                                 line=dict(color=COLOURS.get(name)))
                      for name, values in accuracies.items()])
-    fig.update_layout(title=dict(text="Test accuracy during training", x=0, font=dict(size=15)), height=300,
-                      margin=dict(l=10, r=10, t=40, b=10), xaxis_title="step", yaxis=dict(tickformat=".0%"),
-                      legend=dict(orientation="h", y=1.12, x=1, xanchor="right"))
-    return fig
+    return frame(fig, "Test accuracy during training", 300, xaxis_title="step", yaxis=dict(tickformat=".0%"),
+                 legend=LEGEND_RIGHT)
 
 
 def percentile_bands(steps: Sequence[int], bands: dict[str, np.ndarray], title: str) -> go.Figure:
@@ -38,18 +38,14 @@ def percentile_bands(steps: Sequence[int], bands: dict[str, np.ndarray], title: 
                                  hovertemplate="step %{x}<br>15%: %{customdata[0]:.3f}<br>50%: %{customdata[1]:.3f}"
                                                "<br>85%: %{customdata[2]:.3f}<extra></extra>"), 1, column)
         fig.update_xaxes(title_text="step", row=1, col=column)
-    fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=320, margin=dict(l=10, r=10, t=60, b=10))
-    return fig
+    return frame(fig, title, 320, top=60)
 
 
 def histograms(samples: dict[str, np.ndarray], title: str, bins: int = 40) -> go.Figure:
     fig = go.Figure([go.Histogram(x=np.asarray(values), name=name, nbinsx=bins, opacity=0.6,
                                   marker_color=COLOURS.get(name), histnorm="probability density")
                      for name, values in samples.items()])
-    fig.update_layout(barmode="overlay", title=dict(text=title, x=0, font=dict(size=15)), height=300,
-                      margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=1.12, x=1, xanchor="right"),
-                      xaxis_title="value entering the nonlinearity")
-    return fig
+    return frame(fig, title, 300, barmode="overlay", legend=LEGEND_RIGHT, xaxis_title="value entering the nonlinearity")
 
 
 def group_map(ids: np.ndarray, title: str) -> go.Figure:
@@ -59,5 +55,4 @@ def group_map(ids: np.ndarray, title: str) -> go.Figure:
                                hovertemplate="sample %{y}, channel %{x}: group %{z}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", title_text="sample (N)", scaleanchor="x")
     fig.update_xaxes(title_text="channel (C)", constrain="domain")
-    fig.update_layout(title=dict(text=title, x=0, font=dict(size=14)), height=230, margin=dict(l=10, r=10, t=36, b=10))
-    return fig
+    return frame(fig, title, 230, panel=True)

@@ -7,17 +7,16 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from viz.style import LEGEND_RIGHT, frame
+
 HIGHLIGHT = "#d62728"
 BASE = "#1f77b4"
 MUTED = "#9aa5b1"
 PAIR = (BASE, "#ff7f0e")   # two lines that must not be confused
 
 
-def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(
-        title=dict(text=title, x=0, font=dict(size=15)), height=height,
-        margin=dict(l=10, r=10, t=40, b=10), showlegend=False, bargap=0.25,
-    )
+def _bars_layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+    frame(fig, title, height, showlegend=False, bargap=0.25)
     fig.update_xaxes(type="category")
     return fig
 
@@ -42,7 +41,7 @@ def class_bars(
         cliponaxis=False,
         hovertemplate="class %{x}: %{y:" + (".2%" if as_percent else ".4f") + "}<extra></extra>",
     ))
-    _layout(fig, title, height)
+    _bars_layout(fig, title, height)
     if as_percent:
         fig.update_yaxes(range=[0, 1.12], tickformat=".0%")
     return fig
@@ -61,11 +60,8 @@ def nll_curve(p: float, nll: float, height: int = 300) -> go.Figure:
         textposition="top right" if p < 0.5 else "top left",
         hoverinfo="skip",
     ))
-    fig.update_layout(
-        title=dict(text="Negative log-likelihood: −log p(target)", x=0, font=dict(size=15)),
-        height=height, margin=dict(l=10, r=10, t=40, b=10), showlegend=False,
-        xaxis_title="probability given to the target class", yaxis_title="NLL (loss)",
-    )
+    frame(fig, "Negative log-likelihood: −log p(target)", height, showlegend=False,
+          xaxis_title="probability given to the target class", yaxis_title="NLL (loss)")
     fig.update_yaxes(range=[0, 5.5])
     return fig
 
@@ -78,9 +74,7 @@ def grey_image(image: np.ndarray, title: str = "", height: int = 280) -> go.Figu
     ))
     fig.update_yaxes(autorange="reversed", scaleanchor="x", visible=False)
     fig.update_xaxes(visible=False, constrain="domain")
-    fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=height,
-                      margin=dict(l=0, r=0, t=40 if title else 0, b=0))
-    return fig
+    return frame(fig, title, height, edge=True)
 
 
 def coverage_strip(measured, closed_form, title: str, height: int = 260) -> go.Figure:
@@ -91,32 +85,30 @@ def coverage_strip(measured, closed_form, title: str, height: int = 260) -> go.F
         go.Scatter(x=positions, y=list(closed_form), name="closed form", mode="markers",
                    marker=dict(color=HIGHLIGHT, size=9, symbol="x")),
     ])
-    fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=height,
-                      margin=dict(l=10, r=10, t=40, b=10), showlegend=True,
-                      legend=dict(orientation="h", y=1.12, x=1, xanchor="right"),
-                      xaxis_title="input position", yaxis_title="times used")
-    return fig
+    return frame(fig, title, height, showlegend=True, legend=LEGEND_RIGHT,
+                 xaxis_title="input position", yaxis_title="times used")
 
 
 def loss_curves(curves: dict[str, Sequence[float]], title: str, height: int = 260) -> go.Figure:
     fig = go.Figure([go.Scatter(y=list(values), name=name, mode="lines") for name, values in curves.items()])
-    fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=height,
-                      margin=dict(l=10, r=10, t=40, b=10), xaxis_title="step", yaxis_title="loss",
-                      yaxis_type="log", legend=dict(orientation="h", y=1.12, x=1, xanchor="right"))
-    return fig
+    return frame(fig, title, height, xaxis_title="step", yaxis_title="loss", yaxis_type="log", legend=LEGEND_RIGHT)
+
+
+def epoch_line(name: str, epochs: Sequence[float], values: Sequence[float], colour: str, *,
+               percent: bool = False, dashed: bool = False, mode: str = "lines+markers", **more) -> go.Scatter:
+    """One series after each epoch: every chart against epochs draws its lines with this."""
+    shown = "%{y:.2%}" if percent else "%{y:.4g}"
+    return go.Scatter(x=list(epochs), y=list(values), name=name, mode=mode,
+                      line=dict(color=colour, dash="dash" if dashed else "solid", **more.pop("line", {})),
+                      hovertemplate="%{fullData.name}: epoch %{x}, " + shown + "<extra></extra>", **more)
 
 
 def epoch_curves(series: dict[str, tuple[Sequence[float], Sequence[float]]], title: str, y_title: str,
                  percent: bool = False, dashed: Sequence[str] = (), height: int = 320) -> go.Figure:
     """One line per named (epochs, values) series; names in `dashed` are drawn dashed."""
-    fig = go.Figure([
-        go.Scatter(x=list(x), y=list(y), name=name, mode="lines+markers",
-                   line=dict(color=PAIR[i % 2], dash="dash" if name in dashed else "solid"))
-        for i, (name, (x, y)) in enumerate(series.items())
-    ])
-    fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=height,
-                      margin=dict(l=10, r=10, t=40, b=10), xaxis_title="epoch", yaxis_title=y_title,
-                      legend=dict(orientation="h", y=1.12, x=1, xanchor="right"))
+    fig = go.Figure([epoch_line(name, x, y, PAIR[i % 2], percent=percent, dashed=name in dashed)
+                     for i, (name, (x, y)) in enumerate(series.items())])
+    frame(fig, title, height, xaxis_title="epoch", yaxis_title=y_title, legend=LEGEND_RIGHT)
     if percent:
         fig.update_yaxes(tickformat=".0%", range=[0, 1])
     return fig
@@ -127,8 +119,6 @@ def layer_norms(series: dict[str, Sequence[float]], title: str, height: int = 32
     fig = go.Figure([go.Scatter(x=list(range(1, len(values) + 1)), y=list(values), name=name, mode="lines+markers",
                                 line=dict(color=PAIR[i % 2]))
                      for i, (name, values) in enumerate(series.items())])
-    fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=height,
-                      margin=dict(l=10, r=10, t=40, b=10), xaxis_title="layer (1 = nearest the input)",
-                      yaxis=dict(title="‖∂loss/∂weights‖", type="log", dtick=1, exponentformat="power"),
-                      legend=dict(orientation="h", y=1.12, x=1, xanchor="right"))
-    return fig
+    return frame(fig, title, height, xaxis_title="layer (1 = nearest the input)",
+                 yaxis=dict(title="‖∂loss/∂weights‖", type="log", dtick=1, exponentformat="power"),
+                 legend=LEGEND_RIGHT)

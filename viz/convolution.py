@@ -7,6 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from viz.feature_maps import DIVERGING
+from viz.style import frame
 
 
 def number_grid(values: np.ndarray, title: str, decimals: int = 2, height: int = 230) -> go.Figure:
@@ -20,9 +21,7 @@ def number_grid(values: np.ndarray, title: str, decimals: int = 2, height: int =
     ))
     fig.update_yaxes(autorange="reversed", scaleanchor="x", visible=False)
     fig.update_xaxes(visible=False, constrain="domain")
-    fig.update_layout(title=dict(text=title, x=0, font=dict(size=14)), height=height,
-                      margin=dict(l=0, r=0, t=36, b=0))
-    return fig
+    return frame(fig, title, height, panel=True, edge=True, top=36)
 
 
 def filling_output(output: np.ndarray, done: int, title: str, height: int = 300) -> go.Figure:
@@ -42,6 +41,4 @@ def filling_output(output: np.ndarray, done: int, title: str, height: int = 300)
                       line=dict(color="#111111", width=3))
     fig.update_yaxes(autorange="reversed", scaleanchor="x", visible=False)
     fig.update_xaxes(visible=False, constrain="domain")
-    fig.update_layout(title=dict(text=title, x=0, font=dict(size=14)), height=height,
-                      margin=dict(l=0, r=0, t=36, b=0), plot_bgcolor="#f2f2f2")
-    return fig
+    return frame(fig, title, height, panel=True, edge=True, top=36, plot_bgcolor="#f2f2f2")

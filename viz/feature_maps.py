@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from viz.style import frame
+
 DIVERGING = "RdBu_r"    # signed values: blue negative, white zero, red positive
 SEQUENTIAL = "Viridis"  # non-negative values: dark is zero
 
@@ -32,8 +34,7 @@ def map_grid(
     gap_x, gap_y = 0.02, 0.06
     width, height = (1 - gap_x * (cols - 1)) / cols, (1 - gap_y * (rows - 1)) / rows
     layout = {
-        "title": {"text": title, "x": 0, "font": {"size": 15}}, "height": 90 + 150 * rows,
-        "margin": {"l": 0, "r": 0, "t": 60, "b": 0}, "annotations": [],
+        "annotations": [],
         "coloraxis": {"colorscale": DIVERGING if signed else SEQUENTIAL, "cmin": -top if signed else 0,
                       "cmax": top, "colorbar": {"thickness": 12}},
     }
@@ -51,7 +52,7 @@ def map_grid(
         layout["annotations"].append({"text": f"ch {channel}", "x": left + width / 2, "y": top_edge,
                                       "xref": "paper", "yref": "paper", "yanchor": "bottom",
                                       "showarrow": False})
-    return go.Figure({"data": data, "layout": layout})
+    return frame(go.Figure({"data": data, "layout": layout}), title, 90 + 150 * rows, edge=True, top=60)
 
 
 def zero_share_chart(layer_names: Sequence[str], shares: Sequence[float], highlight: int | None = None) -> go.Figure:
@@ -59,8 +60,7 @@ def zero_share_chart(layer_names: Sequence[str], shares: Sequence[float], highli
     fig = go.Figure(go.Bar(x=list(layer_names), y=list(shares), marker_color=colours,
                            text=[f"{s:.0%}" for s in shares], textposition="outside", cliponaxis=False,
                            hovertemplate="%{x}: %{y:.1%} set to zero<extra></extra>"))
-    fig.update_layout(title=dict(text="Share of values ReLU sets to zero, by depth", x=0, font=dict(size=15)),
-                      height=280, margin=dict(l=10, r=10, t=40, b=10), yaxis=dict(range=[0, 1.1], tickformat=".0%"))
+    frame(fig, "Share of values ReLU sets to zero, by depth", 280, yaxis=dict(range=[0, 1.1], tickformat=".0%"))
     fig.update_xaxes(type="category")
     return fig
 
@@ -82,9 +82,7 @@ def image_with_patch(image: np.ndarray, patch: tuple[float, float, float, float]
     pad = max(0.0, -top, -left, bottom - (h - 1), right - (w - 1)) + 1
     fig.update_xaxes(range=[-0.5 - pad, w - 0.5 + pad], visible=False, constrain="domain")
     fig.update_yaxes(range=[h - 0.5 + pad, -0.5 - pad], visible=False, scaleanchor="x")
-    fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=height,
-                      margin=dict(l=0, r=0, t=40, b=0), plot_bgcolor="#eeeeee")
-    return fig
+    return frame(fig, title, height, edge=True, top=40, plot_bgcolor="#eeeeee")
 
 
 def gradient_map(values: np.ndarray, title: str, height: int = 320, signed: bool = False) -> go.Figure:
@@ -97,6 +95,4 @@ def gradient_map(values: np.ndarray, title: str, height: int = 320, signed: bool
                                hovertemplate="row %{y}, col %{x}: %{z:.2e}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", scaleanchor="x", visible=False)
     fig.update_xaxes(visible=False, constrain="domain")
-    fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=height,
-                      margin=dict(l=0, r=0, t=40, b=0))
-    return fig
+    return frame(fig, title, height, edge=True, top=40)

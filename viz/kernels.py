@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from viz.feature_maps import DIVERGING
+from viz.style import frame
 
 
 def tile_grid(tiles: np.ndarray, title: str, columns: int = 8, titles: Sequence[str] | None = None,
@@ -33,15 +34,14 @@ def tile_grid(tiles: np.ndarray, title: str, columns: int = 8, titles: Sequence[
                                colorbar=dict(title=dict(text=scale_title, side="right"), thickness=12, len=0.9),
                                **scale)
         fig.add_trace(trace, row + 1, col + 1)
-    frame = dict(showline=True, linecolor="#8a8f98", linewidth=1, mirror=True, showticklabels=False,
-                 showgrid=False, zeroline=False, ticks="")
-    fig.update_xaxes(**frame)
-    fig.update_yaxes(autorange="reversed", **frame)
+    outline = dict(showline=True, linecolor="#8a8f98", linewidth=1, mirror=True, showticklabels=False,
+                   showgrid=False, zeroline=False, ticks="")
+    fig.update_xaxes(**outline)
+    fig.update_yaxes(autorange="reversed", **outline)
     for axis in fig.layout:
         if axis.startswith("yaxis"):
             fig.layout[axis].scaleanchor = axis.replace("yaxis", "x")
-    fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=60 + rows * (tile_px + (18 if titles else 6)),
-                      margin=dict(l=0, r=0, t=50, b=0))
+    frame(fig, title, 60 + rows * (tile_px + (18 if titles else 6)), edge=True, top=50)
     if titles:
         fig.update_annotations(font_size=10)
     return fig

@@ -10,18 +10,17 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from viz.charts import epoch_line
 from viz.feature_maps import DIVERGING, SEQUENTIAL
+from viz.style import LEGEND_ABOVE, frame
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 GAP_FILL = "rgba(214,39,40,0.18)"
-LEGEND = dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right")
 PERCENT_TICKS = [0, 0.2, 0.4, 0.6, 0.8, 1.0]   # bars of accuracy keep headroom above 100 % for their labels
 
 
 def _layout(fig: go.Figure, title: str, height: int, **extra) -> go.Figure:
-    fig.update_layout(title=dict(text=title, x=0, font=dict(size=15)), height=height,
-                      margin=dict(l=10, r=10, t=60, b=10), legend=LEGEND, **extra)
-    return fig
+    return frame(fig, title, height, top=60, legend=LEGEND_ABOVE, **extra)
 
 
 def diverged_label(run: dict) -> str:
@@ -140,12 +139,10 @@ def gap_panels(runs: Sequence[dict], title: str, columns: int = 3, height_per_ro
         fit = [r["fit_accuracy"] for r in run["history"]]
         val = [r["val_accuracy"] for r in run["history"]]
         first = index == 0
-        fig.add_trace(go.Scatter(x=epochs, y=val, name="validation images", line=dict(color=PALETTE[0]),
-                                 legendgroup="val", showlegend=first,
-                                 hovertemplate="epoch %{x}: validation %{y:.2%}<extra></extra>"), row, col)
-        fig.add_trace(go.Scatter(x=epochs, y=fit, name="training images", line=dict(color=PALETTE[3]), fill="tonexty",
-                                 fillcolor=GAP_FILL, legendgroup="fit", showlegend=first,
-                                 hovertemplate="epoch %{x}: training %{y:.2%}<extra></extra>"), row, col)
+        fig.add_trace(epoch_line("validation images", epochs, val, PALETTE[0], percent=True, mode="lines",
+                                 legendgroup="val", showlegend=first), row, col)
+        fig.add_trace(epoch_line("training images", epochs, fit, PALETTE[3], percent=True, mode="lines",
+                                 fill="tonexty", fillcolor=GAP_FILL, legendgroup="fit", showlegend=first), row, col)
         stop = run.get("early_stop") or {}
         if stop.get("best_epoch"):
             fig.add_vline(x=stop["best_epoch"], line=dict(color="#2ca02c", dash="dash", width=1.5), row=row, col=col)
@@ -154,10 +151,8 @@ def gap_panels(runs: Sequence[dict], title: str, columns: int = 3, height_per_ro
     fig.update_yaxes(tickformat=".0%")
     fig.update_xaxes(title_text="epoch", row=rows)
     plot_height = rows * height_per_row
-    _layout(fig, title, plot_height + 110)
     # The legend sits between the title and the first row's panel titles.
-    fig.update_layout(margin=dict(l=10, r=10, t=100, b=10), legend=dict(y=1 + 32 / plot_height, yanchor="bottom"))
-    return fig
+    return frame(fig, title, plot_height + 110, top=100, legend={**LEGEND_ABOVE, "y": 1 + 32 / plot_height})
 
 
 def gap_lines(runs: Sequence[dict], title: str, height: int = 320) -> go.Figure:
@@ -166,9 +161,8 @@ def gap_lines(runs: Sequence[dict], title: str, height: int = 320) -> go.Figure:
     for index, run in enumerate(runs):
         epochs = [r["epoch"] for r in run["history"]]
         gap = [100 * (r["fit_accuracy"] - r["val_accuracy"]) for r in run["history"]]
-        fig.add_trace(go.Scatter(x=epochs, y=gap, name=run["label"], mode="lines",
-                                 line=dict(color=PALETTE[index % len(PALETTE)], width=2.5),
-                                 hovertemplate=run["label"] + ": epoch %{x}, gap %{y:.1f} points<extra></extra>"))
+        fig.add_trace(epoch_line(run["label"], epochs, gap, PALETTE[index % len(PALETTE)], mode="lines",
+                                 line=dict(width=2.5)))
     fig.add_hline(y=0, line=dict(color="#999999", width=1))
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(title_text="training − validation accuracy (points)")
@@ -192,9 +186,7 @@ def value_cells(values: np.ndarray, title: str, signed: bool = False, dropped: n
                                showscale=False, hovertemplate="row %{y}, col %{x}: %{z:.4f}<extra></extra>", **scale))
     fig.update_yaxes(autorange="reversed", scaleanchor="x", visible=False)
     fig.update_xaxes(visible=False, constrain="domain")
-    fig.update_layout(title=dict(text=title, x=0, font=dict(size=14)), height=height, margin=dict(l=0, r=0, t=36, b=0),
-                      plot_bgcolor="#d9d9d9")
-    return fig
+    return frame(fig, title, height, panel=True, edge=True, top=36, plot_bgcolor="#d9d9d9")
 
 
 def image_row(images: np.ndarray, title: str, titles: Sequence[str] | None = None, height: int = 170) -> go.Figure:
@@ -214,7 +206,7 @@ def image_row(images: np.ndarray, title: str, titles: Sequence[str] | None = Non
     for axis in fig.layout:
         if axis.startswith("yaxis"):
             fig.layout[axis].scaleanchor = axis.replace("yaxis", "x")
-    fig.update_layout(title=dict(text=title, x=0, font=dict(size=14)), height=height, margin=dict(l=0, r=0, t=50, b=0))
+    frame(fig, title, height, panel=True, edge=True, top=50)
     if titles:
         fig.update_annotations(font_size=10)
     return fig

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from viz.charts import BASE, HIGHLIGHT, PAIR
+from viz.charts import BASE, HIGHLIGHT, PAIR, epoch_line
+from viz.style import LEGEND_RIGHT, frame
 
 KIND_COLOURS = {"conv": "#4c78a8", "residual": "#72b7b2", "maxpool": "#f58518", "gap": "#54a24b",
                 "fc": "#e45756", "bn": "#9d755d", "relu": "#b279a2", "dropout": "#bab0ac"}
@@ -39,10 +40,8 @@ def net_diagram(blocks: Sequence[dict], height: int = 330) -> go.Figure:
         x += width + 0.35
     fig.update_xaxes(visible=False, range=[-0.3, x])
     fig.update_yaxes(visible=False, range=[-1.75, 0.6])
-    fig.update_layout(height=height, margin=dict(l=0, r=0, t=30, b=0), plot_bgcolor="rgba(0,0,0,0)",
-                      title=dict(text="The net, block by block (box height: feature-map side; width: channels)",
-                                 x=0, font=dict(size=14)))
-    return fig
+    return frame(fig, "The net, block by block (box height: feature-map side; width: channels)", height,
+                 panel=True, edge=True, top=30, plot_bgcolor="rgba(0,0,0,0)")
 
 
 def training_curves(step_losses: Sequence[tuple[int, float]], history: Sequence[dict], steps_per_epoch: float,
@@ -56,14 +55,12 @@ def training_curves(step_losses: Sequence[tuple[int, float]], history: Sequence[
                                  line=dict(color=PAIR[0]), hovertemplate="epoch %{x:.2f}: loss %{y:.3f}<extra></extra>"))
     accuracies = [(row["epoch"], row["test_accuracy"]) for row in history if row.get("test_accuracy") is not None]
     if accuracies:
-        fig.add_trace(go.Scatter(x=[e for e, _ in accuracies], y=[a for _, a in accuracies], name="test accuracy",
-                                 mode="lines+markers", yaxis="y2", line=dict(color=HIGHLIGHT),
-                                 hovertemplate="epoch %{x}: %{y:.2%}<extra></extra>"))
+        fig.add_trace(epoch_line("test accuracy", [e for e, _ in accuracies], [a for _, a in accuracies], HIGHLIGHT,
+                                 percent=True, yaxis="y2"))
     losses = [loss for _, loss in step_losses] or [1.0]
-    fig.update_layout(
-        title=dict(text=title, x=0, font=dict(size=15)), height=height, margin=dict(l=10, r=10, t=40, b=10),
+    return frame(
+        fig, title, height,
         xaxis=dict(title="epoch", range=[0, max(total_epochs, 1)], dtick=1 if total_epochs <= 20 else None),
         yaxis=dict(title="training loss", range=[0, max(losses) * 1.1], rangemode="tozero"),
         yaxis2=dict(title="test accuracy", overlaying="y", side="right", range=[0, 1], tickformat=".0%"),
-        legend=dict(orientation="h", y=1.12, x=1, xanchor="right"))
-    return fig
+        legend=LEGEND_RIGHT)
