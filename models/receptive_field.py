@@ -18,6 +18,7 @@ import operator
 import threading
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
@@ -188,3 +189,31 @@ def field_of(model: nn.Module, input_shape: tuple[int, int, int], layer_name: st
         if layer.name == layer_name:
             return layer
     raise KeyError(f"no layer named {layer_name!r}")
+
+
+@dataclass(frozen=True)
+class GradientSpread:
+    """Where a unit's |input gradient| (its effective receptive field) lies against its patch."""
+    inside_share: float   # of the whole gradient, the share inside the patch
+    middle_mean: float    # mean over the patch's middle (its central half each way)
+    edge_mean: float      # mean over the rest of the patch
+
+    @property
+    def strongest_in_the_middle(self) -> bool:
+        return self.middle_mean > self.edge_mean
+
+
+def gradient_spread(gradient: np.ndarray, patch: tuple[float, float, float, float]) -> GradientSpread:
+    """`patch`: (top, left, bottom, right), inclusive, as Field.patch gives it (it may reach past the
+    image's border; only the pixels inside the image count)."""
+    g = np.abs(np.asarray(gradient, dtype=float))
+    top, left, bottom, right = patch
+    rows, cols = np.indices(g.shape)
+    inside = (rows >= top) & (rows <= bottom) & (cols >= left) & (cols <= right)
+    middle = inside & (np.abs(rows - (top + bottom) / 2) <= (bottom - top + 1) / 4) \
+        & (np.abs(cols - (left + right) / 2) <= (right - left + 1) / 4)
+    edge = inside & ~middle
+    total = float(g.sum())
+    return GradientSpread(inside_share=float(g[inside].sum()) / total if total else 0.0,
+                          middle_mean=float(g[middle].mean()) if middle.any() else 0.0,
+                          edge_mean=float(g[edge].mean()) if edge.any() else 0.0)

@@ -4,11 +4,25 @@ import streamlit as st
 
 from models.inputs import net_input
 from models.probes import relu_maps, unit_input_gradient
-from models.receptive_field import receptive_fields
+from models.receptive_field import gradient_spread, receptive_fields
 from ui import catalogue
 from ui.inputs import input_sources, pick_image
 from ui.projector import teaching
 from viz.feature_maps import gradient_map, image_with_patch, map_grid, zero_share_chart
+
+
+def spread_sentence(spread) -> str:
+    """What the effective receptive field shows, from its numbers (models.receptive_field)."""
+    inside = f"{spread.inside_share:.0%} of it lies inside the patch" + (", none outside" if spread.inside_share > 0.9995 else "")
+    if spread.middle_mean == 0 and spread.edge_mean == 0:
+        return "here it is zero everywhere: this unit does not change with its input."
+    if spread.edge_mean == 0 or spread.middle_mean == 0:
+        return inside + f", all of it in the patch's {'middle' if spread.edge_mean == 0 else 'edge'}."
+    ratio = spread.middle_mean / spread.edge_mean
+    if spread.strongest_in_the_middle:
+        return inside + f"; on average a pixel in the patch's middle moves it {ratio:.1f}× as much as one at its edge."
+    return inside + f"; here a pixel at the patch's edge moves it more than one in its middle ({1 / ratio:.1f}×)."
+
 
 CHANNELS_PER_PAGE = 8
 RF_KINDS = ("Conv2d", "MaxPool2d", "AvgPool2d", "PadShortcut", "add", "AdaptiveAvgPool2d")
@@ -106,7 +120,7 @@ st.markdown(
     f"Pixel ({row}, {col}) of **{layer.name}** is computed from a **{size}×{size}** patch of the "
     f"input; neighbouring pixels of this map are **{field.jump:g}** input pixels apart (the *jump*). "
     "The gradient on the right shows how much each input pixel actually moves this unit: "
-    "strongest in the middle, fading towards the edge of the patch, and zero outside it."
+    + spread_sentence(gradient_spread(gradient.numpy(), patch))
 )
 table = pd.DataFrame([
     {"layer": f.name, "kind": f.kind, "output": "×".join(map(str, f.out_shape)),

@@ -137,9 +137,11 @@ def deeper_units() -> None:
         dreamed, reached = catalogue.derived("mnist", "activation maximisation", dream, layer, channel)
     left, right = st.columns([3, 1], gap="large")
     left.plotly_chart(tile_grid(patches, f"The 8 test digits that excite {layer}, channel {channel} most "
-                                "(each cropped to the unit's receptive field)", signed=False, tile_px=90),
+                                "(each cropped to the unit's receptive field)", signed=False, tile_px=90,
+                                scale_title="pixel"),
                       width="stretch")
-    right.plotly_chart(tile_grid(dreamed[None], "activation maximisation", columns=1, tile_px=200), width="stretch")
+    right.plotly_chart(tile_grid(dreamed[None], "activation maximisation", columns=1, tile_px=200,
+                                 scale_title="input (normalised)"), width="stretch")
     verdict = "above" if reached > dataset_best else "not above"
     right.caption(f"Its mean activation: {reached:.2f}, {verdict} the best of {searched:,} test digits "
                   f"({dataset_best:.2f}).")

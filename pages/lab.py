@@ -123,7 +123,7 @@ summary.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 has_fc = any(layer["type"] == "fc" for layer in spec)
 with budget:
     over = total - BUDGET
-    st.metric("Parameters", f"{total:,}", delta=f"{over:+,} against the 20k budget", delta_color="inverse",
+    st.metric("Parameters", f"{total:,}", delta=f"{over:+,} vs 20k", delta_color="inverse",
               help="Red when the net is over the assignment's budget of 20,000 parameters.")
     st.caption(f"**{'Over' if over > 0 else 'Within'} the budget** by {abs(over):,} parameters.")
     st.caption("Fully connected layer: " + ("**yes** — the assignment asks for none." if has_fc else "none."))

@@ -121,7 +121,9 @@ st.markdown(
     "infinity: infinity / infinity is NaN. The log-sum-exp trick subtracts the largest score "
     "first, so every exponent is ≤ 0 and nothing overflows:"
 )
-st.latex(r"\log \mathrm{softmax}(z)_i = z_i - \Big(m + \log \sum_j e^{z_j - m}\Big),\qquad m = \max_j z_j")
+st.latex(r"\log \mathrm{softmax}(z)_i = (z_i - m) - \log \sum_j e^{z_j - m},\qquad m = \max_j z_j")
+st.caption("z − m comes first: written as z − (m + log Σ), a large m would swallow the small log term in "
+           "float32 (at m = 10,000 it is rounded to a multiple of 0.001). The column below computes it this way.")
 big = st.number_input("Largest score", -10_000.0, 10_000.0, 1000.0, 100.0, key="big_score")
 stress = np.array([big, big - 1, big - 5, 0.0, -big])
 st.dataframe(

@@ -8,6 +8,7 @@ from models.inputs import net_input
 from models.probes import class_input_gradient
 from models.strides import (
     coverage,
+    grid_verdict,
     coverage_1d_stack_closed_form,
     spectrum,
     stride_peak_strength,
@@ -130,12 +131,13 @@ elif picked is not None:
         left.plotly_chart(gradient_map(saliency, f"|∂score / ∂pixel| for {name}", height=280), width="stretch")
         right.plotly_chart(gradient_map(np.log1p(spectrum(saliency)), "its spectrum (log magnitude, centred)",
                                         height=280), width="stretch")
-        st.markdown(f"Peak strength at period 2: **{stride_peak_strength(saliency, 2):.1f}**, at period 4: "
-                    f"**{stride_peak_strength(saliency, 4):.1f}** (about 1: no peak).")
+        peaks = {period: stride_peak_strength(saliency, period) for period in (2, 4)}
+        st.markdown(f"Peak strength at period 2: **{peaks[2]:.1f}**, at period 4: **{peaks[4]:.1f}**: "
+                    f"{grid_verdict(peaks)}.")
     st.caption("On a photo, the picture's own edges dominate the gradient and hide the grid; on a plain "
                "input it is easier to measure. In a ResNet the 3×3 convolutions around each stride-2 layer "
-               "smooth much of it away — compare the upsampler below, whose transposed convolution paints it "
-               "plainly.")
+               "can smooth much of it away — compare the upsampler experiment below, where a single 3×3 "
+               "convolution follows the transposed one.")
 
 # --- Live experiment ------------------------------------------------------------------------------------
 st.subheader("Experiment: train two upsamplers")
@@ -169,7 +171,8 @@ def show_results(results: dict) -> None:
         columns[3].plotly_chart(gradient_map(np.log1p(spectrum(result["blank"])), "its spectrum", height=240),
                                 width="stretch")
         st.caption(f"{mode}: peak strength at period 2 on the blank input = **{result['peak_untrained']:.1f}** "
-                   f"untrained, **{result['peak']:.1f}** after {steps} steps (about 1: no peak)")
+                   f"untrained, **{result['peak']:.1f}** after {steps} steps: "
+                   f"{grid_verdict({2: result['peak']})}.")
 
 
 steps = st.select_slider("Training steps", [50, 100, 200, 400], 100, key="sd_steps")

@@ -82,7 +82,7 @@ def test_the_net_drawing_follows_the_spec():
 
     diagram = json.loads([c for c in at.get("plotly_chart") if "block by block" in c.proto.spec][0].proto.spec)
     labels = [t["text"][0] for t in diagram["data"]]
-    assert len(labels) == 10 and labels[0].startswith("conv 3×3 + bn + relu + dropout<br>8×26×26<br>88 p")
+    assert len(labels) == 10 and labels[0].startswith("conv 3×3<br>bn<br>relu<br>dropout<br><b>8×26×26</b><br>88 p")
     assert "RF 22" in " ".join(labels)
 
 

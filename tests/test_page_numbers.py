@@ -94,3 +94,34 @@ def test_one_view_of_every_kind_of_net(net, first, mixes, norms):
         x = torch.randn(1, 1, 28, 28)
         seen = anatomy.layer_input(model.eval(), mixes[0], x)
         assert seen.shape[1] == anatomy.module(model, mixes[0]).in_channels
+
+
+def test_the_gradient_spread_reads_the_patch_it_is_given():
+    from models.receptive_field import gradient_spread
+
+    g = np.zeros((8, 8))
+    g[2:5, 2:5] = 1.0
+    g[3, 3] = 4.0            # the middle of the 3x3 patch at rows/cols 2..4
+    spread = gradient_spread(g, (2, 2, 4, 4))
+    assert spread.inside_share == 1.0 and spread.middle_mean == 4.0 and spread.edge_mean == 1.0
+    assert spread.strongest_in_the_middle
+    g[0, 0] = 12.0           # a quarter of the whole now lies outside
+    assert gradient_spread(g, (2, 2, 4, 4)).inside_share == pytest.approx(12 / 24)
+    assert gradient_spread(-g, (-3, -3, 1, 1)).inside_share == pytest.approx(12 / 24)   # patch past the border
+
+
+def test_a_real_units_gradient_stays_inside_its_receptive_field():
+    from models import checkpoints, data
+    from models.inputs import net_input
+    from models.probes import unit_input_gradient
+    from models.receptive_field import gradient_spread, receptive_fields
+    from tests.shipped import GAP_MNIST
+
+    model, metadata = checkpoints.load(GAP_MNIST)
+    image = data.load_sample("mnist").images[0, 0].numpy()
+    fields = {f.name: f.field for f in receptive_fields(model, (1, 28, 28))}
+    relus = [name for name, m in model.named_modules() if isinstance(m, torch.nn.ReLU)]
+    for relu in relus[:3]:
+        gradient = unit_input_gradient(model, net_input(image, metadata), relu, 8, 8).numpy()
+        spread = gradient_spread(gradient, fields[relu].patch(8, 8))
+        assert gradient.sum() > 0 and spread.inside_share > 0.999, relu

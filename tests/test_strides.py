@@ -78,3 +78,16 @@ def test_shipped_resnet_gradient_on_a_plain_input_shows_the_period_4_grid():
     strengths = [stride_peak_strength(class_input_gradient(model, torch.zeros(1, 3, 32, 32), c).numpy(), 4)
                  for c in range(10)]
     assert np.mean(strengths) > 2.5   # measured: 3.3 on average over the classes (1 = no peak)
+
+
+def test_the_grid_verdict_names_a_real_grid_and_almost_never_noise():
+    from models.strides import CLEAR_PEAK, grid_verdict
+
+    rng = np.random.default_rng(0)
+    noise = [max(stride_peak_strength(rng.normal(size=(32, 32)), 2), stride_peak_strength(rng.normal(size=(32, 32)), 4))
+             for _ in range(500)]
+    assert np.percentile(noise, 99) < CLEAR_PEAK
+    checkerboard = np.indices((32, 32)).sum(0) % 2 + 0.1 * rng.normal(size=(32, 32))
+    peaks = {2: stride_peak_strength(checkerboard, 2), 4: stride_peak_strength(checkerboard, 4)}
+    assert grid_verdict(peaks).startswith("a grid stands out at period 2")
+    assert grid_verdict({2: 1.1, 4: 2.0}).startswith("no grid stands out")

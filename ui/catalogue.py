@@ -193,8 +193,24 @@ def training_device() -> str:
 
     if torch.cuda.is_available():
         return f"GPU: {torch.cuda.get_device_name(0)}"
-    threads = torch.get_num_threads()
-    return f"CPU ({threads} thread{'s' if threads > 1 else ''} per computation)"
+    from models.jobs import training_threads
+
+    return f"CPU ({_threads(training_threads())})"
+
+
+def _threads(count: int) -> str:
+    return f"{count} thread{'s' if count > 1 else ''}"
+
+
+def page_threads() -> int:
+    """The torch threads of one page computation: app.py's OMP_NUM_THREADS (a page run's thread
+    reads it when it starts; the training worker's own count is set apart, models.jobs)."""
+    import torch
+
+    try:
+        return max(1, int(os.environ.get("OMP_NUM_THREADS", "")))
+    except ValueError:
+        return torch.get_num_threads()
 
 
 def _how_to_train(dataset: str) -> str:
@@ -225,7 +241,8 @@ def sidebar() -> None:
 
 def sidebar_device_line() -> None:
     """Where training runs. Called after the page has rendered: finding out imports torch."""
-    st.sidebar.caption(f"Training runs on **{training_device()}**; the pages' small nets answer on the CPU.")
+    st.sidebar.caption(f"Training runs on **{training_device()}**; the pages' small nets answer on the CPU "
+                       f"({_threads(page_threads())} per computation).")
 
 
 def leaderboard():

@@ -130,7 +130,7 @@ SECTIONS: dict[str, list[PageInfo]] = {
         PageInfo("pages/worker.py", "The training worker", ":material/memory:", "worker",
                  controls=(),
                  summary=(
-                 "What is training right now, what waits in the queue, and the GPU's memory; the teacher can "
+                 "What is training right now, what waits in the queue, and the GPU's memory where there is one; the teacher can "
                  'stop or reorder runs.'
                  )),
     ],

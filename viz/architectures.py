@@ -28,7 +28,6 @@ def si(value: float, unit: str = "") -> str:
 def _title(fig: go.Figure, title: str, height: int) -> go.Figure:
     """Title at the top left, the legend in a row of its own under it."""
     frame(fig, title, height, top=78, legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0, xanchor="left"))
-    fig.update_layout(title=dict(y=1, yref="container", yanchor="top", pad=dict(t=8)))
     return fig
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from viz.style import LEGEND_RIGHT, frame
+from viz.style import frame
 
 COLOURS = {"with BN": "#1f77b4", "without BN": "#d62728"}
 
@@ -19,7 +19,7 @@ def accuracy_curves(steps: Sequence[int], accuracies: dict[str, Sequence[float]]
                                 line=dict(color=COLOURS.get(name)))
                      for name, values in accuracies.items()])
     return frame(fig, "Test accuracy during training", 300, xaxis_title="step", yaxis=dict(tickformat=".0%"),
-                 legend=LEGEND_RIGHT)
+                 legend_row=True)
 
 
 def percentile_bands(steps: Sequence[int], bands: dict[str, np.ndarray], title: str) -> go.Figure:
@@ -45,7 +45,7 @@ def histograms(samples: dict[str, np.ndarray], title: str, bins: int = 40) -> go
     fig = go.Figure([go.Histogram(x=np.asarray(values), name=name, nbinsx=bins, opacity=0.6,
                                   marker_color=COLOURS.get(name), histnorm="probability density")
                      for name, values in samples.items()])
-    return frame(fig, title, 300, barmode="overlay", legend=LEGEND_RIGHT, xaxis_title="value entering the nonlinearity")
+    return frame(fig, title, 300, barmode="overlay", legend_row=True, xaxis_title="value entering the nonlinearity")
 
 
 def group_map(ids: np.ndarray, title: str) -> go.Figure:

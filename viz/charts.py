@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from viz.style import LEGEND_RIGHT, frame
+from viz.style import frame
 
 HIGHLIGHT = "#d62728"
 BASE = "#1f77b4"
@@ -85,13 +85,13 @@ def coverage_strip(measured, closed_form, title: str, height: int = 260) -> go.F
         go.Scatter(x=positions, y=list(closed_form), name="closed form", mode="markers",
                    marker=dict(color=HIGHLIGHT, size=9, symbol="x")),
     ])
-    return frame(fig, title, height, showlegend=True, legend=LEGEND_RIGHT,
+    return frame(fig, title, height, showlegend=True, legend_row=True,
                  xaxis_title="input position", yaxis_title="times used")
 
 
 def loss_curves(curves: dict[str, Sequence[float]], title: str, height: int = 260) -> go.Figure:
     fig = go.Figure([go.Scatter(y=list(values), name=name, mode="lines") for name, values in curves.items()])
-    return frame(fig, title, height, xaxis_title="step", yaxis_title="loss", yaxis_type="log", legend=LEGEND_RIGHT)
+    return frame(fig, title, height, xaxis_title="step", yaxis_title="loss", yaxis_type="log", legend_row=True)
 
 
 def epoch_line(name: str, epochs: Sequence[float], values: Sequence[float], colour: str, *,
@@ -108,7 +108,7 @@ def epoch_curves(series: dict[str, tuple[Sequence[float], Sequence[float]]], tit
     """One line per named (epochs, values) series; names in `dashed` are drawn dashed."""
     fig = go.Figure([epoch_line(name, x, y, PAIR[i % 2], percent=percent, dashed=name in dashed)
                      for i, (name, (x, y)) in enumerate(series.items())])
-    frame(fig, title, height, xaxis_title="epoch", yaxis_title=y_title, legend=LEGEND_RIGHT)
+    frame(fig, title, height, xaxis_title="epoch", yaxis_title=y_title, legend_row=True)
     if percent:
         fig.update_yaxes(tickformat=".0%", range=[0, 1])
     return fig
@@ -121,4 +121,4 @@ def layer_norms(series: dict[str, Sequence[float]], title: str, height: int = 32
                      for i, (name, values) in enumerate(series.items())])
     return frame(fig, title, height, xaxis_title="layer (1 = nearest the input)",
                  yaxis=dict(title="‖∂loss/∂weights‖", type="log", dtick=1, exponentformat="power"),
-                 legend=LEGEND_RIGHT)
+                 legend_row=True)

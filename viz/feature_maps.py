@@ -46,7 +46,8 @@ def map_grid(
         layout[f"xaxis{n}"] = {"domain": [left, left + width], "anchor": f"y{n}", "visible": False,
                                "constrain": "domain"}
         layout[f"yaxis{n}"] = {"domain": [top_edge - height, top_edge], "anchor": f"x{n}", "visible": False,
-                               "autorange": "reversed", "scaleanchor": f"x{n}", "constrain": "domain"}
+                               "autorange": "reversed", "scaleanchor": f"x{n}", "constrain": "domain",
+                               "constraintoward": "top"}   # under its "ch" title, however wide the page
         data.append({"type": "heatmap", "z": chosen[i], "coloraxis": "coloraxis", "xaxis": f"x{n}",
                      "yaxis": f"y{n}", "hovertemplate": "row %{y}, col %{x}: %{z:.3f}<extra></extra>"})
         layout["annotations"].append({"text": f"ch {channel}", "x": left + width / 2, "y": top_edge,

@@ -35,7 +35,7 @@ def tile_grid(tiles: np.ndarray, title: str, columns: int = 8, titles: Sequence[
                                **scale)
         fig.add_trace(trace, row + 1, col + 1)
     outline = dict(showline=True, linecolor="#8a8f98", linewidth=1, mirror=True, showticklabels=False,
-                   showgrid=False, zeroline=False, ticks="")
+                   showgrid=False, zeroline=False, ticks="", constrain="domain")   # the frame hugs the tile
     fig.update_xaxes(**outline)
     fig.update_yaxes(autorange="reversed", **outline)
     for axis in fig.layout:

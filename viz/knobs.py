@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots
 
 from viz.charts import epoch_line
 from viz.feature_maps import DIVERGING, SEQUENTIAL
-from viz.style import LEGEND_ABOVE, frame
+from viz.style import frame
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 GAP_FILL = "rgba(214,39,40,0.18)"
@@ -20,7 +20,7 @@ PERCENT_TICKS = [0, 0.2, 0.4, 0.6, 0.8, 1.0]   # bars of accuracy keep headroom 
 
 
 def _layout(fig: go.Figure, title: str, height: int, **extra) -> go.Figure:
-    return frame(fig, title, height, top=60, legend=LEGEND_ABOVE, **extra)
+    return frame(fig, title, height, legend_row=True, **extra)
 
 
 def diverged_label(run: dict) -> str:
@@ -152,7 +152,7 @@ def gap_panels(runs: Sequence[dict], title: str, columns: int = 3, height_per_ro
     fig.update_xaxes(title_text="epoch", row=rows)
     plot_height = rows * height_per_row
     # The legend sits between the title and the first row's panel titles.
-    return frame(fig, title, plot_height + 110, top=100, legend={**LEGEND_ABOVE, "y": 1 + 32 / plot_height})
+    return frame(fig, title, plot_height + 110, legend_row=True, top=100, legend={"y": 1 + 32 / plot_height})
 
 
 def gap_lines(runs: Sequence[dict], title: str, height: int = 320) -> go.Figure:

@@ -8,13 +8,13 @@ import numpy as np
 import plotly.graph_objects as go
 
 from viz.charts import BASE, HIGHLIGHT, PAIR, epoch_line
-from viz.style import LEGEND_RIGHT, frame
+from viz.style import frame
 
 KIND_COLOURS = {"conv": "#4c78a8", "residual": "#72b7b2", "maxpool": "#f58518", "gap": "#54a24b",
                 "fc": "#e45756", "bn": "#9d755d", "relu": "#b279a2", "dropout": "#bab0ac"}
 
 
-def net_diagram(blocks: Sequence[dict], height: int = 330) -> go.Figure:
+def net_diagram(blocks: Sequence[dict], height: int = 400) -> go.Figure:
     """One box per block (models.spec.blocks), left to right: its height follows the feature map's
     side, its width the number of channels; below it the layers, output, parameters and receptive
     field."""
@@ -30,7 +30,7 @@ def net_diagram(blocks: Sequence[dict], height: int = 330) -> go.Figure:
         fig.add_shape(type="rect", x0=x, x1=x + width, y0=-box_height / 2, y1=box_height / 2,
                       fillcolor=KIND_COLOURS.get(kind, BASE), opacity=0.85, line=dict(color="white", width=1))
         field = f"RF {block['field']}" if block["field"] else ""
-        label = "<br>".join([" + ".join(block["layers"]), block["output"], f"{block['parameters']:,} p", field])
+        label = "<br>".join([*block["layers"], f"<b>{block['output']}</b>", f"{block['parameters']:,} p", field])   # a line each: no overlap
         layers = f"layer {block['first']}" + (f"–{block['last']}" if block["last"] != block["first"] else "")
         fig.add_trace(go.Scatter(
             x=[x + width / 2], y=[-0.62], mode="text", text=[label], textposition="bottom center",
@@ -39,7 +39,7 @@ def net_diagram(blocks: Sequence[dict], height: int = 330) -> go.Figure:
             hoverinfo="text", showlegend=False))
         x += width + 0.35
     fig.update_xaxes(visible=False, range=[-0.3, x])
-    fig.update_yaxes(visible=False, range=[-1.75, 0.6])
+    fig.update_yaxes(visible=False, range=[-2.3, 0.6])
     return frame(fig, "The net, block by block (box height: feature-map side; width: channels)", height,
                  panel=True, edge=True, top=30, plot_bgcolor="rgba(0,0,0,0)")
 
@@ -63,4 +63,4 @@ def training_curves(step_losses: Sequence[tuple[int, float]], history: Sequence[
         xaxis=dict(title="epoch", range=[0, max(total_epochs, 1)], dtick=1 if total_epochs <= 20 else None),
         yaxis=dict(title="training loss", range=[0, max(losses) * 1.1], rangemode="tozero"),
         yaxis2=dict(title="test accuracy", overlaying="y", side="right", range=[0, 1], tickformat=".0%"),
-        legend=LEGEND_RIGHT)
+        legend_row=True)

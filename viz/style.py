@@ -10,18 +10,21 @@ import plotly.graph_objects as go
 
 TITLE_SIZE = 15
 PANEL_TITLE_SIZE = 14      # the title of a small picture that sits beside others
-LEGEND_RIGHT = dict(orientation="h", y=1.12, x=1, xanchor="right")                # in the title's band
-LEGEND_ABOVE = dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right")   # a band of its own
+LEGEND_ROW = dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right")   # a band under the title
 
 
 def frame(fig: go.Figure, title: str, height: int, *, panel: bool = False, edge: bool = False,
-          top: int | None = None, **layout) -> go.Figure:
+          legend_row: bool = False, top: int | None = None, **layout) -> go.Figure:
     """Title, height and margins. `panel`: the smaller title of a picture among others. `edge`: a
-    picture or grid that runs to the sides and bottom (no margin there). `top`: the pixels above
-    the plot, when the title shares them with a legend or subplot titles."""
+    picture or grid that runs to the sides and bottom (no margin there). `legend_row`: the legend
+    in a row of its own between the title and the plot, so a long title never runs under it.
+    `top`: the pixels above the plot, when subplot titles need more."""
     side = 0 if edge else 10
+    if legend_row:
+        layout["legend"] = {**LEGEND_ROW, **layout.get("legend", {})}
     if top is None:
-        top = (36 if panel else 40) if title else side
-    fig.update_layout(title=dict(text=title, x=0, font=dict(size=PANEL_TITLE_SIZE if panel else TITLE_SIZE)),
+        top = 64 if legend_row else (36 if panel else 40) if title else side
+    fig.update_layout(title=dict(text=title, x=0, y=1, yref="container", yanchor="top", pad=dict(t=8),
+                                 font=dict(size=PANEL_TITLE_SIZE if panel else TITLE_SIZE)),
                       height=height, margin=dict(l=side, r=side, t=top, b=side), **layout)
     return fig
