@@ -140,3 +140,15 @@ def test_jobs_compute_with_the_training_threads_and_page_threads_keep_theirs(mon
     _wait(lambda: job.status == DONE)
     assert job.result[0] == job.result[2] == wanted     # the job trains with the cores it was given
     assert threads_of_a_new_thread() == before          # a page run started now still gets its own count
+
+
+def test_the_device_line_gives_the_thread_counts_the_settings_give(monkeypatch):
+    import torch
+
+    from ui.catalogue import page_threads, training_device
+
+    monkeypatch.setenv("CNN_LAB_TRAIN_THREADS", "3")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    if not torch.cuda.is_available():
+        assert training_device() == "CPU (3 threads)"
+    assert page_threads() == 1

@@ -46,6 +46,10 @@ def test_every_page_opens_where_no_full_dataset_is(page, tmp_path, monkeypatch):
     monkeypatch.setenv("CNN_LAB_DATA", str(tmp_path))
     at = open_page(page)
     assert at.title
+    if page not in ("worker", "lab", "", "draw_digit"):   # no data drawn before a run, an edit or a drawing
+        assert at.get("plotly_chart") or at.get("imgs"), "no chart"
+    shown = " ".join(str(e.value) for kind in ("markdown", "caption", "info", "warning", "error") for e in at.get(kind))
+    assert "not available" not in shown.lower()
     offers = [b for b in at.button if b.key and b.key.startswith("download_")]
     assert len({b.key for b in offers}) == len(offers)
 
