@@ -27,7 +27,7 @@ def si(value: float, unit: str = "") -> str:
 
 def _title(fig: go.Figure, title: str, height: int) -> go.Figure:
     """Title at the top left, the legend in a row of its own under it."""
-    frame(fig, title, height, top=78, legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0, xanchor="left"))
+    frame(fig, title, height, legend_row=True, top=78, legend=dict(y=1.0, x=0, xanchor="left"))
     return fig
 
 

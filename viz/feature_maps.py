@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from viz.style import frame
+from viz.style import frame, layout_of
 
 DIVERGING = "RdBu_r"    # signed values: blue negative, white zero, red positive
 SEQUENTIAL = "Viridis"  # non-negative values: dark is zero
@@ -53,7 +53,8 @@ def map_grid(
         layout["annotations"].append({"text": f"ch {channel}", "x": left + width / 2, "y": top_edge,
                                       "xref": "paper", "yref": "paper", "yanchor": "bottom",
                                       "showarrow": False})
-    return frame(go.Figure({"data": data, "layout": layout}), title, 90 + 150 * rows, edge=True, top=60)
+    layout.update(layout_of(title, 90 + 150 * rows, edge=True, top=60))
+    return go.Figure({"data": data, "layout": layout})
 
 
 def zero_share_chart(layer_names: Sequence[str], shares: Sequence[float], highlight: int | None = None) -> go.Figure:

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from matplotlib import colormaps
 
 from viz.feature_maps import SEQUENTIAL
-from viz.style import frame
+from viz.style import layout_of
 
 # Grad-CAM is non-negative: the app's sequential scale, by its matplotlib name for the overlays.
 HEAT = SEQUENTIAL.lower()
@@ -33,7 +33,7 @@ def picture_row(pictures: Sequence[np.ndarray], titles: Sequence[str], height: i
     Built as one plain figure dict, like viz.feature_maps.map_grid, for speed."""
     count, gap = len(pictures), 0.02
     width = (1 - gap * (count - 1)) / count
-    layout = {"annotations": []}
+    layout = {**layout_of("", height, edge=True, top=40), "annotations": []}
     data = []
     for i, (picture, title) in enumerate(zip(pictures, titles)):
         picture, n, left = np.asarray(picture), "" if i == 0 else str(i + 1), i * (width + gap)
@@ -50,4 +50,4 @@ def picture_row(pictures: Sequence[np.ndarray], titles: Sequence[str], height: i
         layout["annotations"].append({"text": title, "x": left + width / 2, "y": 1, "xref": "paper",
                                       "yref": "paper", "yanchor": "bottom", "showarrow": False,
                                       "font": {"size": 13}})
-    return frame(go.Figure({"data": data, "layout": layout}), "", height, edge=True, top=40)
+    return go.Figure({"data": data, "layout": layout})

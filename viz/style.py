@@ -13,18 +13,26 @@ PANEL_TITLE_SIZE = 14      # the title of a small picture that sits beside other
 LEGEND_ROW = dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right")   # a band under the title
 
 
-def frame(fig: go.Figure, title: str, height: int, *, panel: bool = False, edge: bool = False,
-          legend_row: bool = False, top: int | None = None, **layout) -> go.Figure:
-    """Title, height and margins. `panel`: the smaller title of a picture among others. `edge`: a
-    picture or grid that runs to the sides and bottom (no margin there). `legend_row`: the legend
-    in a row of its own between the title and the plot, so a long title never runs under it.
-    `top`: the pixels above the plot, when subplot titles need more."""
+def frame(fig: go.Figure, title: str, height: int, **options) -> go.Figure:
+    """Title, height and margins set on `fig` (the options are layout_of's)."""
+    fig.update_layout(**layout_of(title, height, **options))
+    return fig
+
+
+def layout_of(title: str, height: int, *, panel: bool = False, edge: bool = False, legend_row: bool = False,
+              top: int | None = None, **layout) -> dict:
+    """The shared layout as a plain dict, for figures built from dicts (validated once, when
+    built: a second pass through update_layout costs a few ms on every rerun). `panel`: the
+    smaller title of a picture among others. `edge`: a picture or grid that runs to the sides
+    and bottom (no margin there). `legend_row`: the legend in a row of its own between the title
+    and the plot, so a long title never runs under it. `top`: the pixels above the plot, when
+    subplot titles need more."""
     side = 0 if edge else 10
     if legend_row:
         layout["legend"] = {**LEGEND_ROW, **layout.get("legend", {})}
     if top is None:
         top = 64 if legend_row else (36 if panel else 40) if title else side
-    fig.update_layout(title=dict(text=title, x=0, y=1, yref="container", yanchor="top", pad=dict(t=8),
-                                 font=dict(size=PANEL_TITLE_SIZE if panel else TITLE_SIZE)),
-                      height=height, margin=dict(l=side, r=side, t=top, b=side), **layout)
-    return fig
+    title_layout = dict(text=title, x=0, font=dict(size=PANEL_TITLE_SIZE if panel else TITLE_SIZE))
+    if legend_row:   # the title at the very top, so the legend's row fits under it
+        title_layout.update(y=1, yref="container", yanchor="top", pad=dict(t=8))
+    return dict(title=title_layout, height=height, margin=dict(l=side, r=side, t=top, b=side), **layout)
