@@ -552,7 +552,7 @@ def test_sessions_do_not_see_each_other(data_available, app_tests_in_threads):
     assert len({alone[i][0][0] for i in indices}) == 8   # and they differ from each other
 
 
-def test_with_a_teacher_key_students_cannot_start_training(monkeypatch):
+def test_with_a_teacher_key_students_cannot_start_training(monkeypatch, data_available):   # the button needs the data
     from models.jobs import worker
 
     monkeypatch.setenv("CNN_LAB_TEACHER_KEY", "owl")
