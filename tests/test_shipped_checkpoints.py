@@ -70,3 +70,17 @@ def test_resnet20_checkpoints_with_large_stems(stem, data_available):
     assert accuracy == pytest.approx(meta["test_accuracy"], abs=0.0015)
     initial, _ = checkpoints.load(CHECKPOINTS / f"resnet20_k{stem}_cifar10.pt", weights="init")
     assert not torch.equal(model.stem.weight, initial.stem.weight)
+
+
+def test_full_data_figure6_runs_so_far(data_available):
+    """Figure 6 on all 50,000 images, trained with the shipped ResNet-20's recipe, net by net."""
+    from tests.shipped import CHECKPOINTS
+
+    _, reference = _load_or_fail(RESNET20)
+    runs = sorted((CHECKPOINTS / "figure6_full").glob("*.pt"))
+    assert runs
+    for path in runs:
+        model, meta = _load_or_fail(path)
+        assert meta["train_images"] == 50_000 and meta["config"] == reference["config"], path.name
+        accuracy = evaluate(model, data.load("cifar10", train=False), batch_size=500)
+        assert accuracy == pytest.approx(meta["test_accuracy"], abs=0.0015), path.name
