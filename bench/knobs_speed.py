@@ -39,13 +39,13 @@ def main() -> None:
     if args.threads:
         os.environ["CNN_LAB_TRAIN_THREADS"] = str(args.threads)
 
-    from models import data, knobs
+    from models import budget, data, knobs
     from models.jobs import FINISHED, training_threads, worker
     from models.train import default_device
 
     data.load("mnist", True), data.load("mnist", False)   # the app has them decoded after the first run
     print(f"{os.cpu_count()} cores, worker threads {training_threads()}, device {default_device()}, "
-          f"live budget {knobs.LIVE_BUDGET:,} image-steps")
+          f"live budget {budget.LIVE_BUDGET:,} image-steps")
     for name in args.experiments:
         settings = EXPERIMENTS[name]
         load_before = os.getloadavg()[0]

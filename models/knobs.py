@@ -29,7 +29,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from models.augment import augment
-from models.budget import LIVE_BUDGET, BudgetError, check_budget  # noqa: F401 (pages reach them here)
+from models.budget import LIVE_BUDGET, check_budget
 from models.data import ImageSet
 from models.gap_mnist import ACTIVATIONS, GapMnistNet
 from models.init_study import symmetry_runs

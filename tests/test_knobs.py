@@ -12,7 +12,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 from torch import nn
 
-from models import data, knobs
+from models import budget, data, knobs
 from models.augment import augment, cutout, random_affine
 from models.bn_formula import as_features, bn_input, bn_layers, step_by_step
 from models.gap_mnist import ACTIVATIONS, GapMnistNet
@@ -354,8 +354,8 @@ def test_every_live_option_fits_the_budget():
         "symmetry": {}, "activations": {"epochs": 2},
     }
     for name, settings in largest.items():
-        assert knobs.live_work(name, **settings) <= knobs.LIVE_BUDGET, name
-    with pytest.raises(knobs.BudgetError):
+        assert knobs.live_work(name, **settings) <= budget.LIVE_BUDGET, name
+    with pytest.raises(budget.BudgetError):
         knobs.run_live("regularisation", variants=list(knobs.REGULARISERS), epochs=50)
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from models import knobs
+from models import budget, knobs
 from models.knobs_shipped import load_shipped
 from ui import jobs
 
@@ -28,8 +28,8 @@ def live(slot: str, label: str, name: str, experiment: str, settings: dict, show
     """A button that runs `experiment` (models.knobs.run_live) with `settings` on the worker, and
     the panel that follows it: live progress, then `show_result(result)`."""
     try:
-        knobs.check_budget(knobs.live_work(experiment, **settings), name)
-    except knobs.BudgetError as error:
+        budget.check_budget(knobs.live_work(experiment, **settings), name)
+    except budget.BudgetError as error:
         st.error(f"This run is larger than a live run may be: {error}.")
         return
 
