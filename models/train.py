@@ -366,6 +366,7 @@ def _train(model, train_set, test_set, config, device, on_progress, stop, state_
             "test_accuracy": evaluate(model, test_set) if test_set is not None else None,
             "lr": schedule.get_last_lr()[0],
             "seconds": time.perf_counter() - start_time,
+            "precision": precision.name,   # per epoch: a resumed run may go on on other hardware
         }
         result.history.append(row)
         if state_file is not None:
@@ -396,6 +397,22 @@ def device_name(device: str | torch.device) -> str:
     return f"CPU ({platform.processor() or platform.machine()}, {threads} thread{'s' if threads > 1 else ''})"
 
 
+def precision_record(result: TrainResult) -> str:
+    """What the run's steps ran in: the last session's precision and why, and, for a run resumed on
+    other hardware, which epochs ran in which precision."""
+    spans: list[list] = []   # [precision, first epoch, last epoch]
+    for row in result.history:
+        name = row.get("precision", "unrecorded")
+        if spans and spans[-1][0] == name:
+            spans[-1][2] = row["epoch"]
+        else:
+            spans.append([name, row["epoch"], row["epoch"]])
+    if len(spans) < 2:
+        return result.precision
+    return result.precision + "; by epoch: " + ", ".join(
+        f"{name} {first}" if first == last else f"{name} {first}-{last}" for name, first, last in spans)
+
+
 def run_metadata(name: str, model: nn.Module, train_set: ImageSet, config: TrainConfig, result: TrainResult,
                  command: str) -> dict:
     """What a checkpoint records about the run that made it (the one place that writes it)."""
@@ -413,7 +430,7 @@ def run_metadata(name: str, model: nn.Module, train_set: ImageSet, config: Train
         "train_images": len(train_set),
         "train_seconds": round(result.seconds, 2),
         "device": device_name(result.device),
-        "precision": result.precision,
+        "precision": precision_record(result),
         "torch_version": torch.__version__,
         "config": asdict(config),
         "history": result.history,

@@ -175,6 +175,22 @@ def test_a_resumed_run_equals_a_run_that_never_stopped(small_mnist, tmp_path):
     assert resumed.step_losses == whole.step_losses
 
 
+def test_a_run_resumed_on_other_hardware_says_which_epochs_ran_in_which_precision(small_mnist, tmp_path, monkeypatch):
+    from models.train import precision_record
+
+    train_set, test_set = small_mnist
+    config, state_file = _config(epochs=3, report_every=4), tmp_path / "run.state.pt"
+    monkeypatch.setattr(train_module, "cpu_computes_bf16", lambda: True)   # machine A computes bf16
+    stopper = StopAfterEpoch(1)
+    train(build("gap-mnist"), train_set, test_set, config, stopper, stopper, state_file=state_file)
+    monkeypatch.setattr(train_module, "cpu_computes_bf16", lambda: False)  # machine B does not
+    resumed = train(build("gap-mnist"), train_set, test_set, config, state_file=state_file, resume=True)
+    assert [row["precision"] for row in resumed.history] == ["bfloat16", "float32", "float32"]
+    assert precision_record(resumed) == "float32 (this CPU has no native bf16); by epoch: bfloat16 1, float32 2-3"
+    whole = train(build("gap-mnist"), train_set, test_set, config)
+    assert precision_record(whole) == whole.precision == "float32 (this CPU has no native bf16)"
+
+
 def test_a_state_file_of_another_run_is_refused(small_mnist, tmp_path):
     state_file = tmp_path / "run.state.pt"
     stopper = StopAfterEpoch(1)
