@@ -132,12 +132,26 @@ def profile_steps(recipe, config: TrainConfig, train_set, test_set, device, step
     return parts
 
 
+def compare_precisions(recipe, config: TrainConfig, train_set, test_set, device) -> None:
+    """Step time in float32 and in bfloat16 autocast, measured in turn in one run, and the fast path's choice."""
+    totals = {}
+    for precision in ("float32", "bfloat16"):
+        parts = profile_steps(recipe, replace(config, precision=precision), train_set, test_set, device, steps=10)
+        totals[precision] = sum(v for k, v in parts.items() if not k.startswith("one test"))
+        print(f"  {precision:<9} {totals[precision] * 1000:8.1f} ms per step of {config.batch_size}")
+    print(f"bfloat16 vs float32: {totals['float32'] / totals['bfloat16']:.2f}x per step; the fast path here picks "
+          f"{choose_precision(device).describe()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("recipe", choices=["gap-mnist", "resnet20"])
     parser.add_argument("--epochs", type=int, default=2, help="epochs for each run of our loop")
     parser.add_argument("--notebook-epochs", type=int, default=1)
     parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1))
+    parser.add_argument("--steps-only", action="store_true",
+                        help="only time steps in float32 and in bfloat16 (forced), side by side, and say which "
+                             "one the fast path picks here: minutes where bf16 is emulated")
     args = parser.parse_args()
 
     recipe = RECIPES[args.recipe]
@@ -148,6 +162,9 @@ def main() -> None:
     print(f"{args.recipe} on {device_name}, torch {torch.__version__}, batch {config.batch_size}")
 
     train_set, test_set = data.load(recipe.dataset, True), data.load(recipe.dataset, False)
+    if args.steps_only:
+        compare_precisions(recipe, config, train_set, test_set, device)
+        return
     fast, fast_accuracy, fast_precision = our_loop(recipe, config, train_set, test_set)
     plain, plain_accuracy, _ = our_loop(recipe, replace(config, precision="float32"), train_set, test_set)
     notebook_seconds, notebook_accuracy = train_notebook_way(recipe, args.notebook_epochs, device, args.workers)

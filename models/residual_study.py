@@ -29,12 +29,20 @@ class Run:
     train_images: int | None
     seconds: float | None
     device: str
+    precision: str               # what its steps ran in (models.train.precision_record)
     command: str
     config: dict              # the TrainConfig it was trained with
 
     @property
     def title(self) -> str:
         return TITLES[self.name]
+
+    @property
+    def seconds_per_1000_images(self) -> float | None:
+        """Training seconds per 1,000 images and epoch (test passes included)."""
+        if not self.seconds or not self.epochs:
+            return None
+        return self.seconds / self.epochs / ((self.train_images or 50_000) / 1000)
 
 
 def load_runs(folder: str | Path = STUDY_DIR) -> tuple[dict[str, Run], list[str]]:
@@ -56,7 +64,8 @@ def load_runs(folder: str | Path = STUDY_DIR) -> tuple[dict[str, Run], list[str]
             problems.append(f"{TITLES[name]}: the checkpoint has no training history")
             continue
         runs[name] = Run(name, history, meta.get("test_accuracy"), len(history), meta.get("train_images"),
-                         meta.get("train_seconds"), str(meta.get("device", "?")), str(meta.get("command", "")),
+                         meta.get("train_seconds"), str(meta.get("device", "?")), str(meta.get("precision", "?")),
+                         str(meta.get("command", "")),
                          dict(meta.get("config") or {}))
     return runs, problems
 

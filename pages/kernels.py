@@ -72,7 +72,10 @@ else:
         before = first_conv(build("cifar-resnet", depth=20, stem_kernel=stem))
         note = (f"No trained ResNet with a {stem}×{stem} stem is on this machine yet: only its initial kernels "
                 f"are shown. Train one with `python -m models.train resnet20-k{stem} --out "
-                f"checkpoints/resnet20_k{stem}_cifar10.pt` (a few minutes on a GPU).")
+                f"checkpoints/resnet20_k{stem}_cifar10.pt`.")
+        three = catalogue.find("resnet20")
+        if three is not None:
+            note += f" The 3×3 ResNet-20, trained with the same recipe, took {plain(three.trained_on)}."
 if source == "mnist" and entry is None:
     st.error("There is no MNIST model to show.")
 elif before is None:

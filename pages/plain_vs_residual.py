@@ -9,6 +9,7 @@ from models.residual_study import NETS, TITLES, gradient_norms_at_init, load_run
 from models.train import RECIPES, default_device
 from ui import jobs
 from ui.projector import teaching
+from ui.text import plain
 from viz.charts import epoch_curves, layer_norms
 
 st.title("Plain vs residual nets")
@@ -72,7 +73,7 @@ if runs:
     first = next(iter(runs.values()))
     command = re.sub(r" --out \S+", "", first.command).replace(first.name, "<net>")
     images = first.train_images or 50_000
-    st.caption(f"All four were trained with `{command}` on {first.device}: {first.epochs} epochs over "
+    st.caption(f"All four were trained with `{command}` on {plain(first.device)}: {first.epochs} epochs over "
                f"{images:,} of the 50,000 training images, tested on all 10,000 test images. He et al. "
                "trained for 64,000 steps of 128 images on all 50,000, so their nets end far more accurate: "
                "compare the order of the curves, not their values.")
@@ -124,10 +125,12 @@ TESTED_ON = 2_000   # test images after each epoch of a live run (the shipped ru
 # The shipped runs' own settings, so the new curve can be laid over the shipped one.
 shipped_config = runs[net_name].config if net_name in runs else {}
 recipe = replace(RECIPES[net_name].config, **{k: v for k, v in shipped_config.items() if k not in ("epochs", "device")})
+shipped_pace = runs[net_name].seconds_per_1000_images if net_name in runs else None
 st.caption(f"With the shipped runs' settings: batch size {recipe.batch_size}, peak learning rate {recipe.lr}, "
            f"label smoothing {recipe.label_smoothing}; tested on {TESTED_ON:,} test images after each epoch. "
-           + ("" if on_gpu else "On an otherwise idle 2-core CPU a 20-layer net takes about 1 s per 1,000 "
-                                "images and epoch, a 56-layer one about three times as long."))
+           + (f"The shipped {TITLES[net_name]} took {shipped_pace:.1f} s per 1,000 images and epoch on "
+              f"{plain(runs[net_name].device)}, {plain(runs[net_name].precision.split(' (')[0])}; this server may be faster or "
+              "slower, and the progress bar says how long is left." if shipped_pace else ""))
 
 
 def rerun_job(name: str, epochs: int, images: int):

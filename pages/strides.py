@@ -179,6 +179,6 @@ steps = st.select_slider("Training steps", [50, 100, 200, 400], 100, key="sd_ste
 jobs.train_button("sd", "Train both", f"checkerboard upsamplers, {steps} steps", lambda: run_experiment(steps),
                   needs=["mnist"])
 if jobs.find("sd") is None:
-    st.info(f"Press **Train both** to run {steps} steps for each net (on a 2-core CPU about a second per "
-            "10 steps; on a GPU, much less).")
+    st.info(f"Press **Train both** to run {steps} steps for each net; once it runs, the progress bar says "
+            "how long is left on this server.")
 jobs.follow("sd", show_results, lambda p: f"{p.get('mode', 'starting')}: step {p.get('step', 0)}")

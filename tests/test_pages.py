@@ -643,6 +643,10 @@ def test_kernels_page_without_a_trained_stem_says_how_to_train_one(monkeypatch, 
     at = run("pages/kernels.py", kn_stem="7×7 · ResNet-20, 7×7 stem")
     assert "before training" in _chart_titles(at) and "after training" not in _chart_titles(at)
     assert any("No trained ResNet" in c.value and "resnet20-k7" in c.value for c in at.caption)
+    from ui.text import plain
+
+    three = real_find("resnet20")   # how long it takes is read off the shipped 3×3 net, not guessed
+    assert any(f"took {plain(three.trained_on)}" in c.value for c in at.caption)
 
 
 def test_kernels_page_with_the_imagenet_cache(monkeypatch, tmp_path, data_available):
@@ -718,6 +722,15 @@ def test_plain_vs_residual_page_renders_the_shipped_runs(data_available):
     assert any(m.value.startswith("In these runs: plain-56 ended at training loss") for m in at.markdown)
     at.radio(key="pr_metric").set_value("test error").run()
     assert "Plain nets: test error" in _chart_titles(at)
+    from models.residual_study import load_runs
+
+    shipped = load_runs()[0]["resnet56"]
+    pace = shipped.seconds / shipped.epochs / (shipped.train_images / 1000)
+    at.selectbox(key="pr_net").set_value("resnet56").run()
+    from ui.text import plain
+
+    assert any(f"The shipped ResNet-56 took {pace:.1f} s per 1,000 images and epoch on {plain(shipped.device)}" in c.value
+               for c in at.caption)
 
 
 def test_plain_vs_residual_trains_one_again_live(data_available):
