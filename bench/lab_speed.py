@@ -1,11 +1,11 @@
 """The architecture lab's Train button, timed: the course's GAP preset with the page's default
-settings on a GPU (15 epochs, batch 128, peak lr 0.05, SGD), run as the page runs it — the job
-of models/lab.py on the training worker, followed by polling once a second like the page's
-fragment. Targets: >= 99.4 % within 15 epochs and <= 10 s wall time on one H100 (issue 9); on
+settings (batch 128, peak lr 0.05, SGD; models.lab.default_epochs: 15 epochs on a GPU, 3 on a CPU),
+run as the page runs it — the job of models/lab.py on the training worker, followed by polling
+once a second like the page's fragment. Targets: >= 99.4 % within 15 epochs and <= 10 s wall time on one H100 (issue 9); on
 2 CPU cores, >= 98 % within 30 s (issue 18). Seconds to each accuracy are training seconds, test
 evaluation included.
 
-    CNN_LAB_DATA=../shared/data python bench/lab_speed.py [--epochs 15]
+    CNN_LAB_DATA=../shared/data python bench/lab_speed.py [--epochs N]
 
 Prints the wall time from the click (job submitted) to the poll that sees it finished, the
 training seconds, the epoch that first reached 99.4 % and the final test accuracy.
@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models import data  # noqa: E402
 from models.jobs import FINISHED, worker  # noqa: E402
-from models.lab import lab_config, training_job  # noqa: E402
+from models.lab import default_epochs, lab_config, training_job  # noqa: E402
 from models.spec import GAP_PRESET, describe  # noqa: E402
 from models.train import default_device  # noqa: E402
 
@@ -33,7 +33,7 @@ TARGET = 0.994
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--epochs", type=int, default=default_epochs(), help="default: the page's on this device")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--limit", type=int, help="train on the first N images (quick checks only)")

@@ -4,10 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from models import checkpoints
-from models.lab import lab_config, training_job
+from models.lab import default_epochs, lab_config, training_job
 from models.leaderboard import ASSIGNMENT, MAX_NAME
 from models.spec import INPUT_SHAPES, PRESETS, SETTINGS, TYPES, SpecError, blocks, check, describe, from_json, to_json
-from models.train import default_device
 from ui import jobs, teacher
 from ui import catalogue
 from ui.projector import teaching
@@ -137,7 +136,7 @@ with budget:
 # --- Training --------------------------------------------------------------------------------------
 st.subheader("Train it")
 settings = st.columns(4)
-epochs = settings[0].number_input("Epochs", 1, 30, 3 if default_device().type == "cpu" else 15, key="lab_epochs")
+epochs = settings[0].number_input("Epochs", 1, 30, default_epochs(), key="lab_epochs")
 batch = settings[1].select_slider("Batch size", [32, 64, 128, 256, 512], 128, key="lab_batch")
 lr = settings[2].select_slider("Learning rate (peak)", [0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.2, 1.0, 10.0], 0.05,
                                key="lab_lr")
