@@ -29,7 +29,7 @@ class Run:
     train_images: int | None
     seconds: float | None
     device: str
-    precision: str               # what its steps ran in (models.train.precision_record)
+    precision: str | None        # what its steps ran in (models.train.precision_record); None: not recorded
     command: str
     config: dict              # the TrainConfig it was trained with
 
@@ -64,7 +64,7 @@ def load_runs(folder: str | Path = STUDY_DIR) -> tuple[dict[str, Run], list[str]
             problems.append(f"{TITLES[name]}: the checkpoint has no training history")
             continue
         runs[name] = Run(name, history, meta.get("test_accuracy"), len(history), meta.get("train_images"),
-                         meta.get("train_seconds"), str(meta.get("device", "?")), str(meta.get("precision", "?")),
+                         meta.get("train_seconds"), str(meta.get("device", "?")), meta.get("precision"),
                          str(meta.get("command", "")),
                          dict(meta.get("config") or {}))
     return runs, problems

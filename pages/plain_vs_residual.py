@@ -125,12 +125,15 @@ TESTED_ON = 2_000   # test images after each epoch of a live run (the shipped ru
 # The shipped runs' own settings, so the new curve can be laid over the shipped one.
 shipped_config = runs[net_name].config if net_name in runs else {}
 recipe = replace(RECIPES[net_name].config, **{k: v for k, v in shipped_config.items() if k not in ("epochs", "device")})
-shipped_pace = runs[net_name].seconds_per_1000_images if net_name in runs else None
+pace = ""
+if net_name in runs and runs[net_name].seconds_per_1000_images:
+    shipped = runs[net_name]
+    precision = f" in {plain(shipped.precision.split(' (')[0])}" if shipped.precision else ""
+    pace = (f"The shipped {shipped.title} took {shipped.seconds_per_1000_images:.1f} s per 1,000 images and epoch on "
+            f"{plain(shipped.device)}{precision}; this server may be faster or slower, and the progress bar says "
+            "how long is left.")
 st.caption(f"With the shipped runs' settings: batch size {recipe.batch_size}, peak learning rate {recipe.lr}, "
-           f"label smoothing {recipe.label_smoothing}; tested on {TESTED_ON:,} test images after each epoch. "
-           + (f"The shipped {TITLES[net_name]} took {shipped_pace:.1f} s per 1,000 images and epoch on "
-              f"{plain(runs[net_name].device)}, {plain(runs[net_name].precision.split(' (')[0])}; this server may be faster or "
-              "slower, and the progress bar says how long is left." if shipped_pace else ""))
+           f"label smoothing {recipe.label_smoothing}; tested on {TESTED_ON:,} test images after each epoch. {pace}")
 
 
 def rerun_job(name: str, epochs: int, images: int):
