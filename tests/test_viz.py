@@ -56,3 +56,20 @@ def test_picture_row_shows_pictures_and_heatmaps_side_by_side():
     # opacity 0 leaves the photo as it was
     blended = overlay(photo, np.zeros((8, 8)), 0.0)
     assert np.array_equal(blended, photo)
+
+
+@pytest.mark.parametrize("shape", [(5, 3, 3), (3, 11, 11, 3)], ids=["heatmaps", "colour"])
+def test_tile_frames_sit_on_each_tiles_pixel_edges(shape):
+    from viz.kernels import tile_grid
+
+    tiles = np.random.default_rng(0).random(shape)
+    fig = tile_grid(tiles, "kernels", columns=2)
+    height, width = shape[1:3]
+    assert len(fig.layout.shapes) == len(tiles)
+    for index, shape_ in enumerate(fig.layout.shapes):
+        suffix = "" if index == 0 else str(index + 1)
+        assert (shape_.xref, shape_.yref) == (f"x{suffix}", f"y{suffix}")   # on the tile's own axes
+        assert (shape_.x0, shape_.x1, shape_.y0, shape_.y1) == (-0.5, width - 0.5, -0.5, height - 0.5)
+        x_axis, y_axis = fig.layout[f"xaxis{suffix}"], fig.layout[f"yaxis{suffix}"]
+        assert tuple(x_axis.range) == (-0.5, width - 0.5) and tuple(y_axis.range) == (height - 0.5, -0.5)
+        assert y_axis.scaleanchor == f"x{suffix}"   # square pixels

@@ -11,6 +11,8 @@ from plotly.subplots import make_subplots
 from viz.feature_maps import DIVERGING
 from viz.style import frame
 
+FRAME_COLOUR = "#8a8f98"
+
 
 def tile_grid(tiles: np.ndarray, title: str, columns: int = 8, titles: Sequence[str] | None = None,
               signed: bool = True, tile_px: int = 70, scale_title: str = "weight") -> go.Figure:
@@ -34,10 +36,16 @@ def tile_grid(tiles: np.ndarray, title: str, columns: int = 8, titles: Sequence[
                                colorbar=dict(title=dict(text=scale_title, side="right"), thickness=12, len=0.9),
                                **scale)
         fig.add_trace(trace, row + 1, col + 1)
-    outline = dict(showline=True, linecolor="#8a8f98", linewidth=1, mirror=True, showticklabels=False,
-                   showgrid=False, zeroline=False, ticks="", constrain="domain")   # the frame hugs the tile
-    fig.update_xaxes(**outline)
-    fig.update_yaxes(autorange="reversed", **outline)
+        # The frame is a rectangle on the tile's own pixel edges, in data coordinates, so it moves
+        # and scales with the picture (axis lines sit on the axis domain, which may be wider).
+        height, width = tile.shape[:2]
+        fig.add_shape(type="rect", x0=-0.5, x1=width - 0.5, y0=-0.5, y1=height - 0.5,
+                      line=dict(color=FRAME_COLOUR, width=1), row=row + 1, col=col + 1)
+        fig.update_xaxes(range=[-0.5, width - 0.5], row=row + 1, col=col + 1)
+        fig.update_yaxes(range=[height - 0.5, -0.5], row=row + 1, col=col + 1)   # row 0 at the top
+    bare = dict(visible=False, constrain="domain")
+    fig.update_xaxes(**bare)
+    fig.update_yaxes(**bare)
     for axis in fig.layout:
         if axis.startswith("yaxis"):
             fig.layout[axis].scaleanchor = axis.replace("yaxis", "x")
