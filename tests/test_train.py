@@ -128,6 +128,24 @@ def test_without_native_bf16_the_cpu_falls_back_to_float32(small_mnist, monkeypa
         choose_precision(torch.device("cpu"), "int8")
 
 
+@pytest.mark.parametrize("avx512_bf16, amx, expected", [
+    (False, False, False),   # an AVX-512 core without bf16 instructions: oneDNN would only emulate
+    (True, False, True),     # AVX-512 BF16 (e.g. AMD Zen 4)
+    (False, True, True),     # AMX (e.g. Intel Sapphire Rapids)
+])
+def test_bf16_is_native_only_with_bf16_instructions(monkeypatch, avx512_bf16, amx, expected):
+    monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: True)
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    train_module.cpu_computes_bf16.cache_clear()
+    try:
+        assert train_module.cpu_computes_bf16() is expected
+    finally:
+        monkeypatch.undo()
+        train_module.cpu_computes_bf16.cache_clear()
+
+
 def test_the_command_line_records_the_precision_in_the_checkpoint(data_available, tmp_path, monkeypatch):
     from models import checkpoints
 
