@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models import data  # noqa: E402
 from models.bn_shift import TWINS, train_twins  # noqa: E402
-from models.train import default_device  # noqa: E402
+from models.train import default_device, device_name  # noqa: E402
 
 
 def main() -> None:
@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--record-every", type=int, default=20)
     args = parser.parse_args()
     device = default_device()
-    name = torch.cuda.get_device_name(0) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    name = device_name(device)
     print(f"{name}, torch {torch.__version__}, {args.steps} steps, a snapshot every {args.record_every}")
     train_set, test_set = data.load("mnist", True), data.load("mnist", False)
     for kind in TWINS:

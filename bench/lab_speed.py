@@ -26,7 +26,7 @@ from models import data  # noqa: E402
 from models.jobs import FINISHED, worker  # noqa: E402
 from models.lab import default_epochs, lab_config, training_job  # noqa: E402
 from models.spec import GAP_PRESET, describe  # noqa: E402
-from models.train import default_device  # noqa: E402
+from models.train import default_device, device_name  # noqa: E402
 
 TARGET = 0.994
 
@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--clicks", type=int, choices=(1, 2), default=2, help="1: time the first click only")
     args = parser.parse_args()
     device = default_device()
-    name = torch.cuda.get_device_name(0) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    name = device_name(device)
     parameters = sum(row["parameters"] for row in describe(GAP_PRESET, (1, 28, 28)))
     print(f"lab GAP preset ({parameters:,} parameters) on {name}, torch {torch.__version__}")
     data.load("mnist", True), data.load("mnist", False)   # the app has them cached after the first page

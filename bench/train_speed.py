@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models import build, data  # noqa: E402
 from models.train import (  # noqa: E402
-    RECIPES, TrainConfig, _make_optimizer, choose_precision, default_device, evaluate, prepare_batch, train,
+    RECIPES, TrainConfig, _make_optimizer, choose_precision, default_device, device_name, evaluate, prepare_batch,
+    train,
 )
 
 
@@ -157,9 +158,7 @@ def main() -> None:
     recipe = RECIPES[args.recipe]
     device = default_device()
     config: TrainConfig = replace(recipe.config, epochs=args.epochs)
-    device_name = torch.cuda.get_device_name(0) if device.type == "cuda" else \
-        f"CPU, {torch.get_num_threads()} threads"
-    print(f"{args.recipe} on {device_name}, torch {torch.__version__}, batch {config.batch_size}")
+    print(f"{args.recipe} on {device_name(device)}, torch {torch.__version__}, batch {config.batch_size}")
 
     train_set, test_set = data.load(recipe.dataset, True), data.load(recipe.dataset, False)
     if args.steps_only:

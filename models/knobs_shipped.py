@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import platform
 import time
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import torch
 
 from models import knobs
 from models.init_study import symmetry_runs
+from models.train import default_device, device_name
 
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "checkpoints" / "knobs"
 TRAIN_IMAGES = 6_000
@@ -108,8 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     SHIPPED_DIR.mkdir(parents=True, exist_ok=True)
-    machine = f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)" \
-        if not torch.cuda.is_available() else torch.cuda.get_device_name(0)
+    machine = device_name(default_device())
     for name in args.sweeps or list(SWEEPS):
         started = time.perf_counter()
         result = SWEEPS[name]()

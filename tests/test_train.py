@@ -244,3 +244,11 @@ def test_a_diverging_run_stops_itself_and_says_so(small_mnist):
     assert result.diverged and not result.stopped
     assert len(seen) < 3 * (len(small_mnist[0]) // 64) // 2    # it did not run on to the end
     assert all(math.isfinite(loss) for _, loss in result.step_losses)
+
+
+def test_a_cpu_run_names_the_processor_and_its_threads():
+    name = train_module.device_name("cpu")
+    threads = torch.get_num_threads()
+    assert name.startswith("CPU (") and torch.backends.cpu.get_cpu_capability() in name
+    assert name.endswith(f", {threads} thread{'s' if threads > 1 else ''})")
+    assert "x86_64, " not in name or not train_module.Path("/proc/cpuinfo").exists()   # the model, not the architecture
