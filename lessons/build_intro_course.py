@@ -66,17 +66,17 @@ def digit_of(segments) -> np.ndarray:
 def residual_note() -> str:
     """The plain-vs-residual scene's line, from the shipped runs (a line on the projector states
     only what the scene shows)."""
-    from models.residual_study import load_runs
+    from models.residual_study import HE_ET_AL, compare_with_he_et_al, load_runs
 
-    runs, _ = load_runs()
-    loss = {name: run.history[-1]["train_loss"] for name, run in runs.items()}
-    if not {"plain20", "plain56", "resnet20", "resnet56"} <= set(loss):
+    comparisons = {(c.net, c.other): c for c in compare_with_he_et_al(load_runs()[0])}
+    if len(comparisons) < len(HE_ET_AL):
         return "He et al.: 56 plain layers train worse than 20; skip connections fix it. Compare these runs."
-    plain = "worse" if loss["plain56"] > loss["plain20"] else "no worse"
-    residual = "better" if loss["resnet56"] < loss["resnet20"] else "not better"
-    return (f"In these runs 56 plain layers train {plain} than 20 (loss {loss['plain56']:.2f} vs "
-            f"{loss['plain20']:.2f}); with skips, 56 train {residual} than 20 ({loss['resnet56']:.2f} vs "
-            f"{loss['resnet20']:.2f}).")
+    than = {"better": "better than", "worse": "worse than", "about the same": "about as well as"}
+    plain, residual = comparisons["plain56", "plain20"], comparisons["resnet56", "resnet20"]
+    agreeing = sum(c.agrees for c in comparisons.values())
+    return (f"In these runs 56 plain layers train {than[plain.by_loss]} 20 (loss {plain.loss[0]:.2f} vs "
+            f"{plain.loss[1]:.2f}); with skips, 56 train {than[residual.by_loss]} 20 ({residual.loss[0]:.2f} vs "
+            f"{residual.loss[1]:.2f}). They agree with He et al. on {agreeing} of {len(comparisons)} comparisons.")
 
 
 def intro_course() -> Lesson:

@@ -1,10 +1,13 @@
 """Plain vs residual nets (He et al. 2016, Figure 6): the shipped training runs of plain-20,
-plain-56, ResNet-20 and ResNet-56, and the gradient that reaches each layer at initialisation.
+plain-56, ResNet-20 and ResNet-56, what they show against what He et al. found, and the gradient
+that reaches each layer at initialisation.
 """
 
 from __future__ import annotations
 
 import copy
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,20 +18,24 @@ from torch.nn import functional as F
 from models import checkpoints
 from models.resnet import cifar_resnet
 
-STUDY_DIR = Path(__file__).resolve().parents[1] / "checkpoints" / "plain_vs_residual"
+CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
+STUDY_DIR = CHECKPOINTS / "plain_vs_residual"
 NETS = {"plain20": (20, False), "plain56": (56, False), "resnet20": (20, True), "resnet56": (56, True)}
 TITLES = {"plain20": "plain-20", "plain56": "plain-56", "resnet20": "ResNet-20", "resnet56": "ResNet-56"}
+RUN_PATHS = {name: STUDY_DIR / f"{name}_cifar10.pt" for name in NETS}
+TEST_IMAGES = 10_000          # the shipped runs are tested on the whole CIFAR-10 test set
+HE_ET_AL_STEPS = 64_000       # their CIFAR-10 runs: 64k steps of 128 images
 
 
 @dataclass
 class Run:
     name: str                    # a key of NETS
-    history: list[dict]          # one row per epoch: train_loss, train_accuracy, test_accuracy, ...
+    history: list[dict]          # one row per epoch: train_loss, train_accuracy, test_accuracy, seconds, ...
     test_accuracy: float | None
     epochs: int
     train_images: int | None
     seconds: float | None
-    device: str
+    device: str                  # where its last epoch ran
     precision: str | None        # what its steps ran in (models.train.precision_record); None: not recorded
     command: str
     config: dict              # the TrainConfig it was trained with
@@ -38,19 +45,27 @@ class Run:
         return TITLES[self.name]
 
     @property
+    def steps(self) -> int | None:
+        batch = self.config.get("batch_size")
+        return self.epochs * ((self.train_images or 50_000) // batch) if batch else None
+
+    @property
     def seconds_per_1000_images(self) -> float | None:
-        """Training seconds per 1,000 images and epoch (test passes included)."""
-        if not self.seconds or not self.epochs:
+        """Seconds per 1,000 training images in its last epoch (its test pass included): the pace of
+        `device`, also for a run resumed on other hardware."""
+        times = [row.get("seconds") for row in self.history[-2:]]
+        if not times or times[-1] is None:
             return None
-        return self.seconds / self.epochs / ((self.train_images or 50_000) / 1000)
+        last = times[-1] - (times[0] if len(times) == 2 and times[0] is not None else 0.0)
+        return last / ((self.train_images or 50_000) / 1000)
 
 
-def load_runs(folder: str | Path = STUDY_DIR) -> tuple[dict[str, Run], list[str]]:
-    """The study's runs found in `folder` ({net}_cifar10.pt), and messages about the missing
-    or unreadable ones."""
+def load_runs(paths: Mapping[str, str | Path] = RUN_PATHS) -> tuple[dict[str, Run], list[str]]:
+    """The study's runs, by net (`paths`: net -> checkpoint), and messages about the missing or
+    unreadable ones."""
     runs, problems = {}, []
-    for name in NETS:
-        path = Path(folder) / f"{name}_cifar10.pt"
+    for name, path in paths.items():
+        path = Path(path)
         if not path.exists():
             problems.append(f"{TITLES[name]}: no checkpoint at {path}")
             continue
@@ -68,6 +83,61 @@ def load_runs(folder: str | Path = STUDY_DIR) -> tuple[dict[str, Run], list[str]
                          str(meta.get("command", "")),
                          dict(meta.get("config") or {}))
     return runs, problems
+
+
+# --- What the runs show, against He et al. -----------------------------------------------------
+
+# He et al.'s Figure 6, as pairs: (net, other net, whether they found the net better or worse than
+# the other, on both training and test error).
+HE_ET_AL = [
+    ("plain56", "plain20", "worse"),     # depth without skips: harder to optimise
+    ("resnet20", "plain20", "better"),   # skips at equal depth
+    ("resnet56", "plain56", "better"),
+    ("resnet56", "resnet20", "better"),  # depth with skips
+]
+LOSS_TIE = 0.02   # training losses within 2 % of each other are "about the same"
+
+
+def accuracy_tie(accuracy: float, images: int = TEST_IMAGES) -> float:
+    """Two test accuracies closer than this are "about the same": twice the standard error of an
+    accuracy near `accuracy` measured on `images` test images (0.7 points at 85 % on 10,000)."""
+    return 2 * math.sqrt(accuracy * (1 - accuracy) / images)
+
+
+@dataclass
+class Comparison:
+    net: str
+    other: str
+    he_et_al: str                 # "better" or "worse": what He et al. found for `net` against `other`
+    loss: tuple[float, float]     # final training loss of net, other
+    accuracy: tuple[float, float]  # final test accuracy of net, other
+    by_loss: str                  # "better", "worse" or "about the same", in these runs
+    by_accuracy: str
+
+    @property
+    def agrees(self) -> bool:
+        return self.by_loss == self.he_et_al and self.by_accuracy == self.he_et_al
+
+
+def _verdict(difference: float, tie: float, higher_is_better: bool) -> str:
+    if abs(difference) < tie:
+        return "about the same"
+    return "better" if (difference > 0) == higher_is_better else "worse"
+
+
+def compare_with_he_et_al(runs: Mapping[str, Run]) -> list[Comparison]:
+    """Each of He et al.'s Figure-6 findings whose two nets are among `runs`, as these runs show it."""
+    comparisons = []
+    for net, other, found in HE_ET_AL:
+        if net not in runs or other not in runs:
+            continue
+        a, b = runs[net].history[-1], runs[other].history[-1]
+        loss = (a["train_loss"], b["train_loss"])
+        accuracy = (a["test_accuracy"], b["test_accuracy"])
+        by_loss = _verdict(loss[0] - loss[1], LOSS_TIE * loss[1], higher_is_better=False)
+        by_accuracy = _verdict(accuracy[0] - accuracy[1], accuracy_tie(sum(accuracy) / 2), higher_is_better=True)
+        comparisons.append(Comparison(net, other, found, loss, accuracy, by_loss, by_accuracy))
+    return comparisons
 
 
 def gradient_norms(net: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> list[tuple[str, float]]:

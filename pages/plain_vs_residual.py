@@ -1,11 +1,14 @@
-import re
+import json
 from dataclasses import replace
 
 import pandas as pd
 import streamlit as st
 
 from models import data
-from models.residual_study import NETS, TITLES, gradient_norms_at_init, load_runs, train_again
+from models.residual_study import (
+    LOSS_TIE, NETS, HE_ET_AL_STEPS, TEST_IMAGES, TITLES, accuracy_tie, compare_with_he_et_al, gradient_norms_at_init,
+    load_runs, train_again,
+)
 from models.train import RECIPES, default_device
 from ui import jobs
 from ui.projector import teaching
@@ -19,7 +22,7 @@ teaching(
     "**training** loss than their 20-layer one — not overfitting: it was harder to optimise. With "
     "skip connections (each block computes *x + F(x)*, so copying is the easy default) their deeper "
     "net trained better than the shallow one. Below: the four nets of their Figure 6, trained here "
-    "with identical settings — the sentence under the table says whether these runs show the same — "
+    "with one recipe — the table under the curves says whether these runs show the same — "
     "and the gradients that reach each layer at the start.",
     "He et al.: deeper plain nets train *worse*; skip connections fix it. Do these runs agree?",
 )
@@ -57,25 +60,45 @@ if runs:
         "training accuracy": f"{run.history[-1]['train_accuracy']:.2%}",
         "test accuracy": f"{run.test_accuracy:.2%}" if run.test_accuracy is not None else "?",
         "epochs": run.epochs, "training images": run.train_images or 50_000,
-        "seconds": run.seconds, "trained on": run.device,
+        "seconds": run.seconds, "last epoch on": run.device, "precision": run.precision or "not recorded",
     } for name, run in runs.items()])
     st.dataframe(table, hide_index=True, width="stretch")
 
-    def compare(deep: str, shallow: str) -> str:
-        a, b = runs[deep].history[-1]["train_loss"], runs[shallow].history[-1]["train_loss"]
-        verdict = ("about the same as" if abs(a - b) < 0.02 * b
-                   else "higher (worse) than" if a > b else "lower (better) than")
-        return f"{runs[deep].title} ended at training loss **{a:.3f}**, {verdict} {runs[shallow].title}'s **{b:.3f}**"
+    comparisons = compare_with_he_et_al(runs)
+    if comparisons:
+        st.markdown("**What He et al. found, and what these runs show** (final training loss, lower is better; "
+                    "final test accuracy, higher is better):")
+        st.dataframe(pd.DataFrame([{
+            "": f"{TITLES[c.net]} against {TITLES[c.other]}",
+            "He et al. found it": c.he_et_al,
+            "training loss here": f"{c.loss[0]:.3f} vs {c.loss[1]:.3f}: {c.by_loss}",
+            "test accuracy here": f"{c.accuracy[0]:.2%} vs {c.accuracy[1]:.2%}: {c.by_accuracy}",
+            "agrees": "yes" if c.agrees else "no",
+        } for c in comparisons]), hide_index=True, width="stretch")
+        agreeing = sum(c.agrees for c in comparisons)
+        disagreeing = [f"{TITLES[c.net]} against {TITLES[c.other]}" for c in comparisons if not c.agrees]
+        st.markdown(f"These runs agree with He et al. on **{agreeing} of {len(comparisons)}** comparisons"
+                    + (f"; not on {', '.join(disagreeing)}." if disagreeing else "."))
+        tie = accuracy_tie(sum(c.accuracy[1] for c in comparisons) / len(comparisons))
+        st.caption(f"\"About the same\" means training losses within {LOSS_TIE:.0%} of each other, or test accuracies "
+                   f"within twice the standard error of an accuracy measured on {TEST_IMAGES:,} test images "
+                   f"(about {tie:.1%} here): closer than that, a rerun with another seed could swap them.")
 
-    findings = [compare(d, s) for d, s in [("plain56", "plain20"), ("resnet56", "resnet20")] if d in runs and s in runs]
-    if findings:
-        st.markdown("In these runs: " + "; ".join(findings) + ".")
-    first = next(iter(runs.values()))
-    command = re.sub(r" --out \S+", "", first.command).replace(first.name, "<net>")
-    images = first.train_images or 50_000
-    st.caption(f"All four were trained with `{command}` on {plain(first.device)}: {first.epochs} epochs over "
-               f"{images:,} of the 50,000 training images, tested on all 10,000 test images. He et al. "
-               "trained for 64,000 steps of 128 images on all 50,000, so their nets end far more accurate: "
+    recipes = {json.dumps(run.config, sort_keys=True) for run in runs.values()}
+    images = {run.train_images or 50_000 for run in runs.values()}
+    if len(recipes) == 1 and len(images) == 1:
+        first = next(iter(runs.values()))
+        recipe = first.config
+        trained = (f"All {len(runs)} were trained with one recipe ({recipe['epochs']} epochs of batch "
+                   f"{recipe['batch_size']} on {images.pop():,} training images, SGD with Nesterov momentum, "
+                   f"one-cycle schedule to a peak learning rate of {recipe['lr']}, weight decay "
+                   f"{recipe['weight_decay']}, crop-and-flip augmentation: `python -m models.train <net>`)")
+    else:
+        trained = "These runs were trained with different settings (compare them with care)"
+    steps = sorted({run.steps or 0 for run in runs.values()})
+    took = f"{steps[0]:,} steps each" if len(steps) == 1 else f"{steps[0]:,} to {steps[-1]:,} steps"
+    st.caption(f"{trained}, and tested on all {TEST_IMAGES:,} test images after every epoch. They took {took}; "
+               f"He et al. took {HE_ET_AL_STEPS:,} steps of 128, so their nets end more accurate: "
                "compare the order of the curves, not their values.")
 
 # --- Gradients at initialisation --------------------------------------------------------------
@@ -129,7 +152,7 @@ pace = ""
 if net_name in runs and runs[net_name].seconds_per_1000_images:
     shipped = runs[net_name]
     precision = f" in {plain(shipped.precision.split(' (')[0])}" if shipped.precision else ""
-    pace = (f"The shipped {shipped.title} took {shipped.seconds_per_1000_images:.1f} s per 1,000 images and epoch on "
+    pace = (f"The shipped {shipped.title}'s last epoch took {shipped.seconds_per_1000_images:.1f} s per 1,000 images on "
             f"{plain(shipped.device)}{precision}; this server may be faster or slower, and the progress bar says "
             "how long is left.")
 st.caption(f"With the shipped runs' settings: batch size {recipe.batch_size}, peak learning rate {recipe.lr}, "

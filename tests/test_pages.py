@@ -719,18 +719,27 @@ def test_plain_vs_residual_page_renders_the_shipped_runs(data_available):
     assert "per convolution at initialisation, depth 56" in titles
     table = at.dataframe[0].value
     assert list(table["net"]) == ["plain-20", "plain-56", "ResNet-20", "ResNet-56"]
-    assert any(m.value.startswith("In these runs: plain-56 ended at training loss") for m in at.markdown)
+    from models.residual_study import compare_with_he_et_al, load_runs
+
+    runs = load_runs()[0]
+    comparisons = compare_with_he_et_al(runs)
+    verdicts = at.dataframe[1].value
+    assert list(verdicts["agrees"]) == ["yes" if c.agrees else "no" for c in comparisons]
+    assert verdicts["training loss here"][0] == (f"{runs['plain56'].history[-1]['train_loss']:.3f} vs "
+                                                 f"{runs['plain20'].history[-1]['train_loss']:.3f}: {comparisons[0].by_loss}")
+    agreeing = sum(c.agrees for c in comparisons)
+    assert any(m.value.startswith(f"These runs agree with He et al. on **{agreeing} of 4** comparisons")
+               for m in at.markdown)
     at.radio(key="pr_metric").set_value("test error").run()
     assert "Plain nets: test error" in _chart_titles(at)
-    from models.residual_study import load_runs
 
-    shipped = load_runs()[0]["resnet56"]
-    pace = shipped.seconds / shipped.epochs / (shipped.train_images / 1000)
+    shipped = runs["resnet56"]
+    last_epoch = shipped.history[-1]["seconds"] - shipped.history[-2]["seconds"]
     at.selectbox(key="pr_net").set_value("resnet56").run()
     from ui.text import plain
 
-    assert any(f"The shipped ResNet-56 took {pace:.1f} s per 1,000 images and epoch on {plain(shipped.device)}" in c.value
-               for c in at.caption)
+    assert any(f"The shipped ResNet-56's last epoch took {last_epoch / (shipped.train_images / 1000):.1f} s per "
+               f"1,000 images on {plain(shipped.device)}" in c.value for c in at.caption)
 
 
 def test_plain_vs_residual_trains_one_again_live(data_available):

@@ -6,7 +6,10 @@ import pytest
 import torch
 
 from models import checkpoints
-from models.residual_study import NETS, gradient_norms, gradient_norms_at_init, load_runs
+from models.residual_study import (
+    HE_ET_AL, NETS, Run, accuracy_tie, compare_with_he_et_al, gradient_norms, gradient_norms_at_init,
+    load_runs,
+)
 from models.resnet import cifar_resnet
 
 
@@ -64,7 +67,7 @@ def test_reading_the_runs(tmp_path):
                      init_state_dict=None, metadata={"name": "resnet20", "dataset": "cifar10", "test_accuracy": 0.52, "history": history,
                                "train_images": 10_000, "device": "CPU", "command": "python -m models.train resnet20"})
     (tmp_path / "plain56_cifar10.pt").write_bytes(b"not a checkpoint")
-    runs, problems = load_runs(tmp_path)
+    runs, problems = load_runs({name: tmp_path / f"{name}_cifar10.pt" for name in NETS})
     assert list(runs) == ["resnet20"]
     assert runs["resnet20"].history == history and runs["resnet20"].train_images == 10_000
     assert len(problems) == 3 and any("plain-56" in p for p in problems)
@@ -77,3 +80,41 @@ def test_the_shipped_runs_are_all_there():
     epochs = {run.epochs for run in runs.values()}
     assert len(epochs) == 1                          # identical settings
     assert len({run.train_images for run in runs.values()}) == 1
+
+
+def _run(name, loss, accuracy, seconds=(100.0, 160.0), images=50_000):
+    history = [{"epoch": e, "train_loss": loss, "train_accuracy": accuracy, "test_accuracy": accuracy,
+                "seconds": t} for e, t in enumerate(seconds, start=1)]
+    return Run(name, history, accuracy, len(history), images, seconds[-1], "CPU", None, "",
+               {"batch_size": 128})
+
+
+def test_the_runs_against_he_et_al():
+    runs = {"plain20": _run("plain20", 0.40, 0.850), "plain56": _run("plain56", 0.50, 0.830),
+            "resnet20": _run("resnet20", 0.30, 0.870), "resnet56": _run("resnet56", 0.298, 0.875)}
+    comparisons = {(c.net, c.other): c for c in compare_with_he_et_al(runs)}
+    assert list(comparisons) == [(net, other) for net, other, _ in HE_ET_AL]
+    deeper_plain = comparisons["plain56", "plain20"]
+    assert (deeper_plain.by_loss, deeper_plain.by_accuracy, deeper_plain.agrees) == ("worse", "worse", True)
+    assert deeper_plain.loss == (0.50, 0.40) and deeper_plain.accuracy == (0.830, 0.850)
+    # 0.298 against 0.30 is within 2 %, and 87.5 % against 87.0 % within two standard errors (0.66 points)
+    deeper_residual = comparisons["resnet56", "resnet20"]
+    assert (deeper_residual.by_loss, deeper_residual.by_accuracy) == ("about the same", "about the same")
+    assert not deeper_residual.agrees
+    assert all(comparisons[pair].agrees for pair in [("resnet20", "plain20"), ("resnet56", "plain56")])
+    del runs["resnet56"]
+    assert [(c.net, c.other) for c in compare_with_he_et_al(runs)] == [("plain56", "plain20"), ("resnet20", "plain20")]
+
+
+def test_an_accuracy_tie_is_two_standard_errors():
+    assert accuracy_tie(0.85) == pytest.approx(2 * (0.85 * 0.15 / 10_000) ** 0.5)
+    assert accuracy_tie(0.85) == pytest.approx(0.00714, abs=1e-5)
+    assert accuracy_tie(0.5, images=100) == pytest.approx(0.1)
+
+
+def test_a_runs_pace_is_its_last_epoch():
+    run = _run("resnet20", 0.3, 0.87, seconds=(1000.0, 1120.0), images=40_000)   # resumed: 1,000 s came before
+    assert run.seconds_per_1000_images == pytest.approx(120.0 / 40)
+    assert run.steps == 2 * (40_000 // 128)
+    assert _run("resnet20", 0.3, 0.87, seconds=(50.0,), images=10_000).seconds_per_1000_images == pytest.approx(5.0)
+
