@@ -1,4 +1,5 @@
 import json
+import re
 from dataclasses import replace
 
 import pandas as pd
@@ -89,10 +90,14 @@ if runs:
     if len(recipes) == 1 and len(images) == 1:
         first = next(iter(runs.values()))
         recipe = first.config
-        trained = (f"All {len(runs)} were trained with one recipe ({recipe['epochs']} epochs of batch "
-                   f"{recipe['batch_size']} on {images.pop():,} training images, SGD with Nesterov momentum, "
-                   f"one-cycle schedule to a peak learning rate of {recipe['lr']}, weight decay "
-                   f"{recipe['weight_decay']}, crop-and-flip augmentation: `python -m models.train <net>`)")
+        count = {2: "Both", 3: "All three", 4: "All four"}.get(len(runs), f"All {len(runs)}")
+        optimizer = "SGD with Nesterov momentum" if recipe["optimizer"] == "sgd" else "AdamW"
+        smoothing = f", label smoothing {recipe['label_smoothing']}" if recipe.get("label_smoothing") else ""
+        command = re.sub(r" --(out|state) \S+| --resume", "", first.command).replace(first.name, "<net>")
+        trained = (f"{count} were trained with one recipe ({recipe['epochs']} epochs of batch "
+                   f"{recipe['batch_size']} on {images.pop():,} training images, {optimizer}, one-cycle schedule "
+                   f"to a peak learning rate of {recipe['lr']}, weight decay {recipe['weight_decay']}{smoothing}, "
+                   f"crop-and-flip augmentation: `{command}`)")
     else:
         trained = "These runs were trained with different settings (compare them with care)"
     steps = sorted({run.steps or 0 for run in runs.values()})
