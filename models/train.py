@@ -468,9 +468,9 @@ class Recipe:
     config: TrainConfig
 
 
-def _resnet_recipe(**arch_kwargs) -> Recipe:
+def _resnet_recipe(epochs: int = 30, label_smoothing: float = 0.0, **arch_kwargs) -> Recipe:
     config = TrainConfig(
-        epochs=30, batch_size=128, lr=0.2, weight_decay=5e-4, label_smoothing=0.0,
+        epochs=epochs, batch_size=128, lr=0.2, weight_decay=5e-4, label_smoothing=label_smoothing,
         warmup_fraction=0.15,
     )
     return Recipe("cifar-resnet", arch_kwargs, "cifar10", config)
@@ -487,6 +487,9 @@ RECIPES: dict[str, Recipe] = {
     "plain56": _resnet_recipe(depth=56, residual=False),
     "resnet20-k7": _resnet_recipe(depth=20, stem_kernel=7),
     "resnet20-k11": _resnet_recipe(depth=20, stem_kernel=11),
+    # For the course's 91 % bar: 30 epochs bring ResNet-20 to 86.7 % and ResNet-56 to 88.9 % on the
+    # JPEG copy of CIFAR-10, ResNet-56 still at 94.8 % training accuracy, so the deeper net trains longer.
+    "resnet56-long": _resnet_recipe(epochs=100, label_smoothing=0.1, depth=56),
 }
 
 
