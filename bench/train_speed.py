@@ -10,6 +10,8 @@
 
     CNN_LAB_DATA=../shared/data python bench/train_speed.py gap-mnist
     CNN_LAB_DATA=../shared/data python bench/train_speed.py resnet20 --epochs 1 --notebook-epochs 1
+    python bench/train_speed.py resnet20 --steps-only   # a float32 and a bf16 step side by side
+    python bench/train_speed.py resnet20 --compile      # an eager and a torch.compile'd step, and the compile time
 
 Each of 1-3 runs the recipe's optimizer and one-cycle schedule for the same number of epochs
 (3 for the notebook way runs --notebook-epochs: it is slow); seconds per epoch leave out the test
@@ -144,6 +146,49 @@ def compare_precisions(recipe, config: TrainConfig, train_set, test_set, device)
           f"{choose_precision(device).describe()}")
 
 
+def compare_compile(recipe, config: TrainConfig, device, steps: int = 20) -> None:
+    """A training step of the eager net and of torch.compile's, side by side in one run, in the fast
+    path's precision on synthetic batches, with the seconds the compiler takes first: the steps a run
+    needs before compiling pays."""
+    import torch._inductor.config
+
+    torch._inductor.config.force_disable_caches = True   # time a cold compile, as a new run pays it
+    precision = choose_precision(device, config.precision)
+    x = torch.randn(config.batch_size, *(1, 28, 28) if recipe.dataset == "mnist" else (3, 32, 32), device=device)
+    x = x.contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, 10, (config.batch_size,), device=device)
+    per_step = {}
+    for mode in ("eager", "compiled"):
+        torch.manual_seed(0)
+        model = build(recipe.arch, **recipe.arch_kwargs).to(device, memory_format=torch.channels_last).train()
+        optimizer = _make_optimizer(model, config)
+        net = torch.compile(model) if mode == "compiled" else model
+
+        def step():
+            with torch.autocast(device.type, dtype=precision.autocast, enabled=precision.autocast is not None):
+                loss = F.cross_entropy(net(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+        start = time.perf_counter()
+        for _ in range(3):      # compiles the forward and backward graphs (and warms oneDNN up)
+            step()
+        warm_up = time.perf_counter() - start
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        per_step[mode] = (time.perf_counter() - start) / steps
+        print(f"  {mode:<9} {per_step[mode] * 1000:8.1f} ms per step of {config.batch_size} "
+              f"({precision.name}); first 3 steps {warm_up:.1f} s")
+        if mode == "compiled":
+            compile_seconds = warm_up - 3 * per_step["eager"]
+    saved = per_step["eager"] - per_step["compiled"]
+    verdict = (f"pays after {compile_seconds / saved:,.0f} steps" if saved > 0 else "never pays")
+    print(f"compiled vs eager: {per_step['eager'] / per_step['compiled']:.2f}x per step; compiling "
+          f"(~{compile_seconds:.0f} s) {verdict}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("recipe", choices=["gap-mnist", "resnet20"])
@@ -153,6 +198,8 @@ def main() -> None:
     parser.add_argument("--steps-only", action="store_true",
                         help="only time steps in float32 and in bfloat16 (forced), side by side, and say which "
                              "one the fast path picks here: minutes where bf16 is emulated")
+    parser.add_argument("--compile", action="store_true",
+                        help="only time an eager and a torch.compile'd step side by side, and the compile time")
     args = parser.parse_args()
 
     recipe = RECIPES[args.recipe]
@@ -160,6 +207,9 @@ def main() -> None:
     config: TrainConfig = replace(recipe.config, epochs=args.epochs)
     print(f"{args.recipe} on {device_name(device)}, torch {torch.__version__}, batch {config.batch_size}")
 
+    if args.compile:
+        compare_compile(recipe, config, device)
+        return
     train_set, test_set = data.load(recipe.dataset, True), data.load(recipe.dataset, False)
     if args.steps_only:
         compare_precisions(recipe, config, train_set, test_set, device)

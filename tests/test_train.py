@@ -252,3 +252,15 @@ def test_a_cpu_run_names_the_processor_and_its_threads():
     assert name.startswith("CPU (") and torch.backends.cpu.get_cpu_capability() in name
     assert name.endswith(f", {threads} thread{'s' if threads > 1 else ''})")
     assert "x86_64, " not in name or not train_module.Path("/proc/cpuinfo").exists()   # the model, not the architecture
+
+
+def test_a_compiled_run_trains_the_same_weights_and_records_the_same_way(small_mnist):
+    torch.manual_seed(0)
+    model = build("gap-mnist")
+    keys = list(model.state_dict())
+    before = evaluate(model, small_mnist[1])
+    result = train(model, small_mnist[0], small_mnist[1], _config(epochs=2), compile_net=True)
+    assert list(model.state_dict()) == keys          # the eager net holds the trained weights
+    losses = [loss for _, loss in result.step_losses]
+    assert sum(losses[-5:]) / 5 < 0.7 * sum(losses[:5]) / 5
+    assert result.test_accuracy > before + 0.2 and len(result.history) == 2
