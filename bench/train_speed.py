@@ -171,14 +171,19 @@ def compare_compile(recipe, config: TrainConfig, device, steps: int = 20) -> Non
             loss.backward()
             optimizer.step()
 
-        start = time.perf_counter()
+        def clock():
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            return time.perf_counter()
+
+        start = clock()
         for _ in range(3):      # compiles the forward and backward graphs (and warms oneDNN up)
             step()
-        warm_up = time.perf_counter() - start
-        start = time.perf_counter()
+        warm_up = clock() - start
+        start = clock()
         for _ in range(steps):
             step()
-        per_step[mode] = (time.perf_counter() - start) / steps
+        per_step[mode] = (clock() - start) / steps
         print(f"  {mode:<9} {per_step[mode] * 1000:8.1f} ms per step of {config.batch_size} "
               f"({precision.name}); first 3 steps {warm_up:.1f} s")
         if mode == "compiled":

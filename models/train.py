@@ -90,13 +90,18 @@ DIVERGED_LOSS = 50.0
 
 @functools.cache
 def cpu_computes_bf16() -> bool:
-    """Whether this CPU has bfloat16 instructions (AVX-512 BF16 or AMX) for oneDNN to run. Without
-    them autocast still works but emulates bf16 and is slower than float32. oneDNN's own
-    `_is_mkldnn_bf16_supported` is not enough: it is true on any AVX-512 core, where it emulates
-    (measured on an AVX-512 Xeon without AVX-512 BF16: a ResNet-20 step took 2.5x as long in bf16)."""
+    """Whether oneDNN computes bfloat16 natively here. Without that, autocast still works but
+    emulates bf16 and is slower than float32. On x86, oneDNN's own `_is_mkldnn_bf16_supported` is
+    true on any AVX-512 core, where it emulates (measured on an AVX-512 Xeon without AVX-512 BF16: a
+    ResNet-20 step took 2.5x as long in bf16), so there the CPU must have AVX-512 BF16 or AMX too;
+    elsewhere (e.g. ARM with BF16) oneDNN's answer stands."""
+    import platform
+
     try:
         if not (torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()):
             return False
+        if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686"):
+            return True
         return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
     except (AttributeError, RuntimeError):
         return False
@@ -374,6 +379,7 @@ def _train(model, train_set, test_set, config, device, on_progress, stop, state_
             "lr": schedule.get_last_lr()[0],
             "seconds": time.perf_counter() - start_time,
             "precision": precision.name,   # per epoch: a resumed run may go on on other hardware
+            "compiled": compile_net,
         }
         result.history.append(row)
         if state_file is not None:
@@ -395,7 +401,7 @@ def _train(model, train_set, test_set, config, device, on_progress, stop, state_
 
 
 @functools.cache
-def cpu_model() -> str:
+def cpu_description() -> str:
     """The CPU's model name as the system reports it (e.g. 'AMD EPYC 9R14'), and the widest vector
     instructions torch uses on it (AVX2, AVX512): what a training time needs beside it."""
     import platform
@@ -416,7 +422,7 @@ def device_name(device: str | torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
     threads = torch.get_num_threads()
-    return f"CPU ({cpu_model()}, {threads} thread{'s' if threads > 1 else ''})"
+    return f"CPU ({cpu_description()}, {threads} thread{'s' if threads > 1 else ''})"
 
 
 def precision_record(result: TrainResult) -> str:
@@ -521,7 +527,7 @@ def _main(argv: list[str] | None = None) -> None:
     parser.add_argument("--state", default=None,
                         help="the run's state file, written after every epoch (default: OUT with .state.pt)")
     parser.add_argument("--compile", action="store_true",
-                        help="run the training steps through torch.compile: on a CPU in float32 about 1.3x faster "
+                        help="run the training steps through torch.compile: on a CPU in float32 1.1-1.3x faster "
                              "per ResNet step after half a minute of compiling (bench/train_speed.py --compile)")
     parser.add_argument("--download", action="store_true", help="fetch missing data (needs internet)")
     args = parser.parse_args(argv)
