@@ -22,7 +22,8 @@ CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
 STUDY_DIR = CHECKPOINTS / "plain_vs_residual"
 NETS = {"plain20": (20, False), "plain56": (56, False), "resnet20": (20, True), "resnet56": (56, True)}
 TITLES = {"plain20": "plain-20", "plain56": "plain-56", "resnet20": "ResNet-20", "resnet56": "ResNet-56"}
-RUN_PATHS = {name: STUDY_DIR / f"{name}_cifar10.pt" for name in NETS}
+# All four trained with one recipe on all 50,000 training images; the shipped ResNet-20 is the fourth.
+RUN_PATHS = {name: STUDY_DIR / f"{name}_cifar10.pt" for name in NETS} | {"resnet20": CHECKPOINTS / "resnet20_cifar10.pt"}
 TEST_IMAGES = 10_000          # the shipped runs are tested on the whole CIFAR-10 test set
 HE_ET_AL_STEPS = 64_000       # their CIFAR-10 runs: 64k steps of 128 images
 
@@ -54,9 +55,9 @@ class Run:
         """Seconds per 1,000 training images in its last epoch (its test pass included): the pace of
         `device`, also for a run resumed on other hardware."""
         times = [row.get("seconds") for row in self.history[-2:]]
-        if not times or times[-1] is None:
+        if not times or None in times:
             return None
-        last = times[-1] - (times[0] if len(times) == 2 and times[0] is not None else 0.0)
+        last = times[-1] - times[0] if len(times) == 2 else times[-1]
         return last / ((self.train_images or 50_000) / 1000)
 
 
@@ -87,20 +88,22 @@ def load_runs(paths: Mapping[str, str | Path] = RUN_PATHS) -> tuple[dict[str, Ru
 
 # --- What the runs show, against He et al. -----------------------------------------------------
 
-# He et al.'s Figure 6, as pairs: (net, other net, whether they found the net better or worse than
-# the other, on both training and test error).
+# He et al.'s Figure 6, as pairs: (net, other net, what their results lead one to expect of the net
+# against the other, on training loss and on test accuracy). At 20 layers a plain net still trains
+# well (on ImageNet they found plain-18 and ResNet-18 about as accurate): the gap opens with depth.
 HE_ET_AL = [
-    ("plain56", "plain20", "worse"),     # depth without skips: harder to optimise
-    ("resnet20", "plain20", "better"),   # skips at equal depth
-    ("resnet56", "plain56", "better"),
-    ("resnet56", "resnet20", "better"),  # depth with skips
+    ("plain56", "plain20", ("worse",)),                     # depth without skips: harder to optimise
+    ("resnet20", "plain20", ("better", "about the same")),  # skips at equal depth
+    ("resnet56", "plain56", ("better",)),
+    ("resnet56", "resnet20", ("better",)),                  # depth with skips
 ]
-LOSS_TIE = 0.02   # training losses within 2 % of each other are "about the same"
+LOSS_TIE = 0.02   # a margin we chose: training losses within 2 % of their mean are "about the same"
 
 
 def accuracy_tie(accuracy: float, images: int = TEST_IMAGES) -> float:
     """Two test accuracies closer than this are "about the same": twice the standard error of an
-    accuracy near `accuracy` measured on `images` test images (0.7 points at 85 % on 10,000)."""
+    accuracy near `accuracy` measured on `images` test images (0.7 points at 85 % on 10,000), the
+    test set's sampling noise."""
     return 2 * math.sqrt(accuracy * (1 - accuracy) / images)
 
 
@@ -108,35 +111,39 @@ def accuracy_tie(accuracy: float, images: int = TEST_IMAGES) -> float:
 class Comparison:
     net: str
     other: str
-    he_et_al: str                 # "better" or "worse": what He et al. found for `net` against `other`
+    expected: tuple[str, ...]     # the verdicts that agree with He et al. ("better", "worse", "about the same")
     loss: tuple[float, float]     # final training loss of net, other
-    accuracy: tuple[float, float]  # final test accuracy of net, other
+    accuracy: tuple[float | None, float | None]  # final test accuracy of net, other
     by_loss: str                  # "better", "worse" or "about the same", in these runs
-    by_accuracy: str
+    by_accuracy: str | None       # None: a run has no test accuracy
 
     @property
     def agrees(self) -> bool:
-        return self.by_loss == self.he_et_al and self.by_accuracy == self.he_et_al
+        return self.by_loss in self.expected and self.by_accuracy in self.expected
 
 
 def _verdict(difference: float, tie: float, higher_is_better: bool) -> str:
-    if abs(difference) < tie:
+    if abs(difference) <= tie:
         return "about the same"
     return "better" if (difference > 0) == higher_is_better else "worse"
 
 
 def compare_with_he_et_al(runs: Mapping[str, Run]) -> list[Comparison]:
-    """Each of He et al.'s Figure-6 findings whose two nets are among `runs`, as these runs show it."""
+    """Each of He et al.'s Figure-6 findings whose two nets are among `runs` and were trained alike
+    (one recipe, as many images), as these runs show it."""
     comparisons = []
-    for net, other, found in HE_ET_AL:
+    for net, other, expected in HE_ET_AL:
         if net not in runs or other not in runs:
             continue
+        if (runs[net].config, runs[net].train_images) != (runs[other].config, runs[other].train_images):
+            continue   # trained differently: the comparison would say nothing about depth or skips
         a, b = runs[net].history[-1], runs[other].history[-1]
         loss = (a["train_loss"], b["train_loss"])
-        accuracy = (a["test_accuracy"], b["test_accuracy"])
-        by_loss = _verdict(loss[0] - loss[1], LOSS_TIE * loss[1], higher_is_better=False)
-        by_accuracy = _verdict(accuracy[0] - accuracy[1], accuracy_tie(sum(accuracy) / 2), higher_is_better=True)
-        comparisons.append(Comparison(net, other, found, loss, accuracy, by_loss, by_accuracy))
+        accuracy = (a.get("test_accuracy"), b.get("test_accuracy"))
+        by_loss = _verdict(loss[0] - loss[1], LOSS_TIE * (loss[0] + loss[1]) / 2, higher_is_better=False)
+        by_accuracy = None if None in accuracy else _verdict(
+            accuracy[0] - accuracy[1], accuracy_tie(sum(accuracy) / 2), higher_is_better=True)
+        comparisons.append(Comparison(net, other, expected, loss, accuracy, by_loss, by_accuracy))
     return comparisons
 
 

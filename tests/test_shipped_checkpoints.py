@@ -48,12 +48,15 @@ def test_weights_before_training_are_kept(path):
 
 @pytest.mark.parametrize("name", ["plain20", "plain56", "resnet20", "resnet56"])
 def test_plain_vs_residual_checkpoints(name, data_available):
-    from models.residual_study import NETS, STUDY_DIR
+    """Figure 6 on all 50,000 images, each net trained with the shipped ResNet-20's recipe."""
+    from models.residual_study import NETS, RUN_PATHS
 
-    model, meta = _load_or_fail(STUDY_DIR / f"{name}_cifar10.pt")
+    model, meta = _load_or_fail(RUN_PATHS[name])
+    _, reference = _load_or_fail(RESNET20)
     depth, residual = NETS[name]
     assert model.layer1[0].residual is residual
     assert sum(isinstance(m, torch.nn.Conv2d) for m in model.modules()) == depth - 1
+    assert meta["train_images"] == 50_000 and meta["config"] == reference["config"]
     accuracy = evaluate(model, data.load("cifar10", train=False), batch_size=500)
     assert accuracy == pytest.approx(meta["test_accuracy"], abs=0.0015)
     assert len(meta["history"]) == meta["epochs"] and meta["history"][-1]["test_accuracy"] == meta["test_accuracy"]
@@ -70,17 +73,3 @@ def test_resnet20_checkpoints_with_large_stems(stem, data_available):
     assert accuracy == pytest.approx(meta["test_accuracy"], abs=0.0015)
     initial, _ = checkpoints.load(CHECKPOINTS / f"resnet20_k{stem}_cifar10.pt", weights="init")
     assert not torch.equal(model.stem.weight, initial.stem.weight)
-
-
-def test_full_data_figure6_runs_so_far(data_available):
-    """Figure 6 on all 50,000 images, trained with the shipped ResNet-20's recipe, net by net."""
-    from tests.shipped import CHECKPOINTS
-
-    _, reference = _load_or_fail(RESNET20)
-    runs = sorted(p for p in (CHECKPOINTS / "figure6_full").glob("*.pt") if not p.name.endswith(".state.pt"))
-    assert runs
-    for path in runs:
-        model, meta = _load_or_fail(path)
-        assert meta["train_images"] == 50_000 and meta["config"] == reference["config"], path.name
-        accuracy = evaluate(model, data.load("cifar10", train=False), batch_size=500)
-        assert accuracy == pytest.approx(meta["test_accuracy"], abs=0.0015), path.name
