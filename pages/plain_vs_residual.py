@@ -83,7 +83,7 @@ if runs:
                     + (f"; not on {', '.join(disagreeing)}." if disagreeing else "."))
         accuracies = [a for c in comparisons for a in c.accuracy if a is not None]
         noise = (f" or test accuracies within the test set's sampling noise (two standard errors of an accuracy "
-                 f"measured on {TEST_IMAGES:,} images: {accuracy_tie(sum(accuracies) / len(accuracies)):.1%} near "
+                 f"measured on {TEST_IMAGES:,} images: {100 * accuracy_tie(sum(accuracies) / len(accuracies)):.1f} points near "
                  f"{sum(accuracies) / len(accuracies):.0%})" if accuracies else "")
         st.caption(f"\"About the same\": training losses within {LOSS_TIE:.0%} of their mean (a margin we chose){noise}. "
                    "At 20 layers a plain net still trains well — on ImageNet He et al. found plain-18 and ResNet-18 "
