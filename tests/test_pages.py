@@ -98,6 +98,22 @@ def test_draw_page_without_any_model_says_so(monkeypatch, tmp_path):
     assert any("no MNIST model" in e.value for e in at.error)
 
 
+def test_a_training_state_beside_the_checkpoints_is_not_offered_as_a_model(monkeypatch, tmp_path):
+    import shutil
+
+    from tests.shipped import GAP_MNIST
+    from ui import catalogue
+
+    shutil.copy(GAP_MNIST, tmp_path / GAP_MNIST.name)
+    torch.save({"identity": {}, "epoch": 2}, tmp_path / "resnet56_long_cifar10.state.pt")   # a run under way
+    monkeypatch.setattr(catalogue, "SHIPPED_DIR", tmp_path)
+    monkeypatch.setattr(catalogue, "FIGURE6_DIR", tmp_path / "no-figure-6-runs")
+    entries, problems = catalogue.catalogue()
+    assert [e.path for e in entries] == [str(tmp_path / GAP_MNIST.name)] and problems == []
+    at = run("app.py")
+    assert not any("Skipped a checkpoint" in w.value for w in at.sidebar.warning)
+
+
 def _softmax_table(at):
     frames = [d.value for d in at.dataframe if "softmax" in d.value.columns]
     assert frames

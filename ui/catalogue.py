@@ -55,7 +55,9 @@ def _fingerprint() -> tuple:
     files = []
     for folder in checkpoint_dirs():
         if folder.is_dir():
-            files.extend((str(p), p.stat().st_mtime_ns) for p in sorted(folder.glob("*.pt")))
+            # A run's resumable state (models.train writes OUT.state.pt beside OUT) is not a net to offer.
+            files.extend((str(p), p.stat().st_mtime_ns) for p in sorted(folder.glob("*.pt"))
+                         if not p.name.endswith(".state.pt"))
     return tuple(files)
 
 
