@@ -12,6 +12,7 @@
     CNN_LAB_DATA=../shared/data python bench/train_speed.py resnet20 --epochs 1 --notebook-epochs 1
     python bench/train_speed.py resnet20 --steps-only   # a float32 and a bf16 step side by side
     python bench/train_speed.py resnet20 --compile      # an eager and a torch.compile'd step, and the compile time
+    python bench/train_speed.py gap-mnist --dropout     # a step with our dropout and with torch's nn.Dropout
 
 Each of 1-3 runs the recipe's optimizer and one-cycle schedule for the same number of epochs
 (3 for the notebook way runs --notebook-epochs: it is slow); seconds per epoch leave out the test
@@ -33,6 +34,7 @@ from torch.nn import functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from models import build, data  # noqa: E402
+from models.dropout import Dropout  # noqa: E402
 from models.train import (  # noqa: E402
     RECIPES, TrainConfig, _make_optimizer, choose_precision, default_device, device_name, evaluate, prepare_batch,
     train,
@@ -194,6 +196,50 @@ def compare_compile(recipe, config: TrainConfig, device, steps: int = 20) -> Non
           f"(~{compile_seconds:.0f} s) {verdict}")
 
 
+def compare_dropout(recipe, config: TrainConfig, device, steps: int = 20, rounds: int = 3) -> None:
+    """A training step of the net with its own Dropout (models.dropout: four coin flips per 64-bit
+    random number) and of the same net with torch's nn.Dropout, in alternating rounds in one run."""
+    precision = choose_precision(device, config.precision)
+    x = torch.randn(config.batch_size, *(1, 28, 28) if recipe.dataset == "mnist" else (3, 32, 32), device=device)
+    x = x.contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, 10, (config.batch_size,), device=device)
+    nets = {}
+    for kind in ("torch's nn.Dropout", "models.dropout.Dropout"):
+        torch.manual_seed(0)
+        model = build(recipe.arch, **recipe.arch_kwargs).to(device, memory_format=torch.channels_last).train()
+        if kind == "torch's nn.Dropout":
+            for parent in model.modules():
+                for name, child in parent.named_children():
+                    if isinstance(child, Dropout):
+                        setattr(parent, name, torch.nn.Dropout(child.p))
+        nets[kind] = (model, _make_optimizer(model, config))
+    if not any(isinstance(m, Dropout) for m in nets["models.dropout.Dropout"][0].modules()):
+        print(f"{recipe.arch} has no dropout: nothing to compare")
+        return
+
+    def step(model, optimizer):
+        with torch.autocast(device.type, dtype=precision.autocast, enabled=precision.autocast is not None):
+            loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    per_step = {kind: [] for kind in nets}
+    for _ in range(rounds):
+        for kind, (model, optimizer) in nets.items():
+            for _ in range(3):
+                step(model, optimizer)
+            start = time.perf_counter()
+            for _ in range(steps):
+                step(model, optimizer)
+            per_step[kind].append((time.perf_counter() - start) / steps)
+    for kind, times in per_step.items():
+        print(f"  {kind:<24} {min(times) * 1000:7.1f} ms per step of {config.batch_size} (best of {rounds} rounds; "
+              f"all: {', '.join(f'{t * 1000:.1f}' for t in times)})")
+    ours, theirs = min(per_step["models.dropout.Dropout"]), min(per_step["torch's nn.Dropout"])
+    print(f"our dropout vs torch's: {theirs / ours:.2f}x per step ({precision.name})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("recipe", choices=["gap-mnist", "resnet20"])
@@ -203,6 +249,8 @@ def main() -> None:
     parser.add_argument("--steps-only", action="store_true",
                         help="only time steps in float32 and in bfloat16 (forced), side by side, and say which "
                              "one the fast path picks here: minutes where bf16 is emulated")
+    parser.add_argument("--dropout", action="store_true",
+                        help="only time a step of the net with its own dropout and with torch's, side by side")
     parser.add_argument("--compile", action="store_true",
                         help="only time an eager and a torch.compile'd step side by side, and the compile time")
     args = parser.parse_args()
@@ -214,6 +262,9 @@ def main() -> None:
 
     if args.compile:
         compare_compile(recipe, config, device)
+        return
+    if args.dropout:
+        compare_dropout(recipe, config, device)
         return
     train_set, test_set = data.load(recipe.dataset, True), data.load(recipe.dataset, False)
     if args.steps_only:

@@ -9,6 +9,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from models.dropout import Dropout
+
 
 # The non-linearities a block can use (None: none at all). Each builds the module for a
 # layer of `channels` channels (PReLU learns one slope per channel, starting at 0.25).
@@ -47,7 +49,7 @@ class ConvBlock(nn.Sequential):
             layers.append(nn.BatchNorm2d(out_channels))
         layers.append(ACTIVATIONS[activation](out_channels))
         if dropout > 0:
-            layers.append(nn.Dropout(dropout))
+            layers.append(Dropout(dropout))
         super().__init__(*layers)
 
 

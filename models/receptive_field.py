@@ -92,7 +92,8 @@ class _Tracer(fx.Tracer):
         return super().getattr(attr, attr_val, parameter_proxy_cache)
 
     def is_leaf_module(self, module: nn.Module, name: str) -> bool:
-        return isinstance(module, PadShortcut) or super().is_leaf_module(module, name)
+        # models.dropout.Dropout branches on its input, which fx cannot trace through; like torch's it is per-pixel
+        return isinstance(module, (PadShortcut, nn.Dropout)) or super().is_leaf_module(module, name)
 
 
 def _module_field(module: nn.Module, field: Field, in_shape) -> Field:

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from models.convolution import ConvSettingError, output_size
+from models.dropout import Dropout
 from models.receptive_field import receptive_fields
 from models.resnet import BasicBlock
 
@@ -251,7 +252,7 @@ def build(spec: list[dict], input_shape: tuple[int, int, int]) -> nn.Sequential:
         elif kind == "relu":
             modules[name] = nn.ReLU()
         elif kind == "dropout":
-            modules[name] = nn.Dropout(float(layer.get("p", 0.05)))
+            modules[name] = Dropout(float(layer.get("p", 0.05)))
         elif kind == "maxpool":
             k = int(layer.get("kernel", 2))
             modules[name] = nn.MaxPool2d(k, int(layer.get("stride", k)))

@@ -5,6 +5,7 @@ import torch
 
 from models import data, knobs
 from models.augment import augment
+from models.dropout import rounded_p
 from ui import catalogue
 from ui.knob_runs import live, shipped, shipped_caption
 from ui.projector import teaching
@@ -130,7 +131,10 @@ metrics[2].metric("Mean after, training mode", f"{numbers['mean_train']:.4f}")
 metrics[3].metric("Evaluation mode: values changed", f"{int((numbers['eval_output'] != activation).sum())}")
 st.caption(f"The layer has {activation.numel():,} values ({activation.shape[0]} channels of "
            f"{activation.shape[1]}×{activation.shape[2]}); crossed cells are the dropped ones. Zeros that were already "
-           "zero after ReLU stay zero either way. **Draw again** draws a new random mask (torch's own random numbers).")
+           "zero after ReLU stay zero either way. **Draw again** draws a new random mask (torch's own random numbers). "
+           "The nets of this app train with the same rule but draw their coin flips four at a time from 64-bit "
+           f"random numbers, to save time on a CPU; p is then rounded to a multiple of 1/65,536 ({p:g} → "
+           f"{rounded_p(p):.7f}).")
 
 # --- Augmentation ------------------------------------------------------------------------------------------
 st.subheader("Augmentation: every epoch a slightly different picture")

@@ -19,7 +19,7 @@ from models.gap_mnist import ACTIVATIONS, GapMnistNet
 from models.init_study import INITS, activation_spread, channel_statistics, init_net, kernel_spread, spreads
 from models.knobs_shipped import SWEEPS, load_shipped
 from models.train import RECIPES, TrainConfig, train
-from tests.shipped import ROOT
+from tests.shipped import ROOT, shown
 
 TIMEOUT = 120
 
@@ -457,6 +457,7 @@ def test_overfitting_page_dropout_numbers_and_augmentation():
     zeroed = float(at.metric[0].value.rstrip("%")) / 100
     assert 0.4 < zeroed < 0.6
     assert at.metric[3].value == "0"                       # evaluation mode changes nothing
+    assert any("rounded to a multiple of 1/65,536 (0.5 → 0.5000000)" in shown(c.value) for c in at.caption)
     before = at.session_state["of_drop_seed"] if "of_drop_seed" in at.session_state else 0
     at.button(key="of_drop_random").click().run()
     assert at.session_state["of_drop_seed"] == before + 1
