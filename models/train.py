@@ -32,6 +32,8 @@ from models.data import ImageSet, normalise
 
 @dataclass(frozen=True)
 class TrainConfig:
+    # A field added here must default to what runs did before it existed: a state file written
+    # before it resumes as if it had been set to that default.
     epochs: int = 15
     batch_size: int = 128
     lr: float = 0.05                # peak learning rate of the one-cycle schedule
@@ -227,9 +229,13 @@ def train(
                       Path(state_file) if state_file else None, state, identity, augmentation, compile_net)
 
 
+def _run_settings(config: TrainConfig) -> dict:
+    return {k: v for k, v in asdict(config).items() if k not in ("device", "report_every")}
+
+
 def run_identity(model: nn.Module, train_set: ImageSet, config: TrainConfig, extra: dict | None) -> dict:
     """What must match for a state file to continue this run (where it runs may differ)."""
-    settings = {k: v for k, v in asdict(config).items() if k not in ("device", "report_every")}
+    settings = _run_settings(config)
     shapes = [[name, list(p.shape)] for name, p in model.state_dict().items()]
     return {**(extra or {}), "config": settings, "dataset": train_set.name,
             "train_images": len(train_set), "weights": shapes}
@@ -244,7 +250,11 @@ def _read_state(path: Path, identity: dict) -> dict | None:
         raise StateMismatchError(f"{path} is not a readable training state ({error}); delete it to start over") from None
     if not isinstance(state, dict) or "identity" not in state:
         raise StateMismatchError(f"{path} is not a CNN Lab training state; delete it to start over")
-    differences = _differences(state["identity"], identity)
+    stored = state["identity"]
+    if isinstance(stored.get("config"), dict):
+        # A setting added to TrainConfig after the file was written: that run had its default.
+        stored = {**stored, "config": {**_run_settings(TrainConfig()), **stored["config"]}}
+    differences = _differences(stored, identity)
     if differences:
         raise StateMismatchError(
             f"{path} belongs to a different run ({'; '.join(differences[:4])}); "

@@ -246,6 +246,22 @@ def test_a_state_file_of_another_run_is_refused(small_mnist, tmp_path):
         train(build("gap-mnist"), small_mnist[0], None, _config(epochs=2), state_file=state_file, resume=True)
 
 
+def test_a_state_file_from_before_a_new_setting_resumes_at_its_default(small_mnist, tmp_path):
+    """A state written before a TrainConfig field existed (simulated: the field removed from the file)
+    continues when the run uses that field's default, and is refused, naming it, when it does not."""
+    state_file = tmp_path / "run.state.pt"
+    stopper = StopAfterEpoch(1)
+    train(build("gap-mnist"), small_mnist[0], None, _config(epochs=2), stopper, stopper, state_file=state_file)
+    state = torch.load(state_file, weights_only=True)
+    del state["identity"]["config"]["label_smoothing"]
+    torch.save(state, state_file)
+    with pytest.raises(StateMismatchError, match=r"config.label_smoothing: 0.0 in the file, 0.1 now"):
+        train(build("gap-mnist"), small_mnist[0], None, _config(epochs=2, label_smoothing=0.1),
+              state_file=state_file, resume=True)
+    resumed = train(build("gap-mnist"), small_mnist[0], None, _config(epochs=2), state_file=state_file, resume=True)
+    assert resumed.resumed_from_epoch == 1 and len(resumed.history) == 2
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_a_few_steps_on_the_gpu(small_mnist):
     model = build("gap-mnist")
