@@ -97,6 +97,26 @@ def our_loop(recipe, config: TrainConfig, train_set, test_set) -> tuple[float, f
     return result.seconds / config.epochs, evaluate(model, test_set), result.precision
 
 
+def synthetic_batch(recipe, config: TrainConfig, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """A random batch of the recipe's input shape, channels_last: for timing steps, not learning."""
+    x = torch.randn(config.batch_size, *(1, 28, 28) if recipe.dataset == "mnist" else (3, 32, 32), device=device)
+    return x.contiguous(memory_format=torch.channels_last), torch.randint(0, 10, (config.batch_size,), device=device)
+
+
+def clock(device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter()
+
+
+def training_step(net, optimizer, precision, x, y) -> None:
+    with torch.autocast(x.device.type, dtype=precision.autocast, enabled=precision.autocast is not None):
+        loss = F.cross_entropy(net(x), y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
 def profile_steps(recipe, config: TrainConfig, train_set, test_set, device, steps: int = 20) -> dict[str, float]:
     """Mean seconds per step of each part of our loop, and of one full test-set evaluation."""
     torch.manual_seed(0)
@@ -108,32 +128,27 @@ def profile_steps(recipe, config: TrainConfig, train_set, test_set, device, step
     images, labels = train_set.images.to(device), train_set.labels.to(device)
     parts = dict.fromkeys(("gather + augment + normalise", "forward + loss", "backward", "optimizer + schedule"), 0.0)
 
-    def clock():
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        return time.perf_counter()
-
     for step in range(steps + 3):
         counted = step >= 3   # the first steps warm up the allocator and oneDNN's kernel cache
-        t0 = clock()
+        t0 = clock(device)
         batch = torch.randint(0, len(train_set), (config.batch_size,), device=device, generator=generator)
         x, y = prepare_batch(images[batch], train_set, generator), labels[batch]
-        t1 = clock()
+        t1 = clock(device)
         with torch.autocast(device.type, dtype=precision.autocast, enabled=precision.autocast is not None):
             loss = F.cross_entropy(model(x), y, label_smoothing=config.label_smoothing)
-        t2 = clock()
+        t2 = clock(device)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        t3 = clock()
+        t3 = clock(device)
         optimizer.step()
         schedule.step()
-        t4 = clock()
+        t4 = clock(device)
         if counted:
             for name, seconds in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
                 parts[name] += seconds / steps
-    start = clock()
+    start = clock(device)
     evaluate(model, test_set)
-    parts["one test-set evaluation (float32)"] = clock() - start
+    parts["one test-set evaluation (float32)"] = clock(device) - start
     return parts
 
 
@@ -156,9 +171,7 @@ def compare_compile(recipe, config: TrainConfig, device, steps: int = 20) -> Non
 
     torch._inductor.config.force_disable_caches = True   # time a cold compile, as a new run pays it
     precision = choose_precision(device, config.precision)
-    x = torch.randn(config.batch_size, *(1, 28, 28) if recipe.dataset == "mnist" else (3, 32, 32), device=device)
-    x = x.contiguous(memory_format=torch.channels_last)
-    y = torch.randint(0, 10, (config.batch_size,), device=device)
+    x, y = synthetic_batch(recipe, config, device)
     per_step = {}
     for mode in ("eager", "compiled"):
         torch.manual_seed(0)
@@ -166,26 +179,14 @@ def compare_compile(recipe, config: TrainConfig, device, steps: int = 20) -> Non
         optimizer = _make_optimizer(model, config)
         net = torch.compile(model) if mode == "compiled" else model
 
-        def step():
-            with torch.autocast(device.type, dtype=precision.autocast, enabled=precision.autocast is not None):
-                loss = F.cross_entropy(net(x), y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-
-        def clock():
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            return time.perf_counter()
-
-        start = clock()
+        start = clock(device)
         for _ in range(3):      # compiles the forward and backward graphs (and warms oneDNN up)
-            step()
-        warm_up = clock() - start
-        start = clock()
+            training_step(net, optimizer, precision, x, y)
+        warm_up = clock(device) - start
+        start = clock(device)
         for _ in range(steps):
-            step()
-        per_step[mode] = (clock() - start) / steps
+            training_step(net, optimizer, precision, x, y)
+        per_step[mode] = (clock(device) - start) / steps
         print(f"  {mode:<9} {per_step[mode] * 1000:8.1f} ms per step of {config.batch_size} "
               f"({precision.name}); first 3 steps {warm_up:.1f} s")
         if mode == "compiled":
@@ -200,9 +201,7 @@ def compare_dropout(recipe, config: TrainConfig, device, steps: int = 20, rounds
     """A training step of the net with its own Dropout (models.dropout: four coin flips per 64-bit
     random number) and of the same net with torch's nn.Dropout, in alternating rounds in one run."""
     precision = choose_precision(device, config.precision)
-    x = torch.randn(config.batch_size, *(1, 28, 28) if recipe.dataset == "mnist" else (3, 32, 32), device=device)
-    x = x.contiguous(memory_format=torch.channels_last)
-    y = torch.randint(0, 10, (config.batch_size,), device=device)
+    x, y = synthetic_batch(recipe, config, device)
     nets = {}
     for kind in ("torch's nn.Dropout", "models.dropout.Dropout"):
         torch.manual_seed(0)
@@ -217,22 +216,15 @@ def compare_dropout(recipe, config: TrainConfig, device, steps: int = 20, rounds
         print(f"{recipe.arch} has no dropout: nothing to compare")
         return
 
-    def step(model, optimizer):
-        with torch.autocast(device.type, dtype=precision.autocast, enabled=precision.autocast is not None):
-            loss = F.cross_entropy(model(x), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-
     per_step = {kind: [] for kind in nets}
     for _ in range(rounds):
         for kind, (model, optimizer) in nets.items():
             for _ in range(3):
-                step(model, optimizer)
-            start = time.perf_counter()
+                training_step(model, optimizer, precision, x, y)
+            start = clock(device)
             for _ in range(steps):
-                step(model, optimizer)
-            per_step[kind].append((time.perf_counter() - start) / steps)
+                training_step(model, optimizer, precision, x, y)
+            per_step[kind].append((clock(device) - start) / steps)
     for kind, times in per_step.items():
         print(f"  {kind:<24} {min(times) * 1000:7.1f} ms per step of {config.batch_size} (best of {rounds} rounds; "
               f"all: {', '.join(f'{t * 1000:.1f}' for t in times)})")
