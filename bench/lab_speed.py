@@ -1,5 +1,5 @@
 """The architecture lab's Train button, timed: the course's GAP preset with the page's default
-settings (batch 128, peak lr 0.05, SGD; models.lab.default_epochs: 15 epochs on a GPU, 3 on a CPU),
+settings (batch 128, peak lr 0.05, SGD; models.lab.default_epochs: 15 epochs on a GPU, 2 on a CPU),
 run as the page runs it — the job of models/lab.py on the training worker, followed by polling
 once a second like the page's fragment. Targets: >= 99.4 % within 15 epochs and <= 10 s wall time on one H100 (issue 9); on
 2 CPU cores, >= 98 % within 30 s (issue 18). Seconds to each accuracy are training seconds, test
