@@ -28,7 +28,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from models.augment import augment
 from models.budget import LIVE_BUDGET, check_budget
 from models.data import ImageSet
 from models.gap_mnist import ACTIVATIONS, GapMnistNet
@@ -66,7 +65,7 @@ def _snapshot(runs: list[dict]) -> list[dict]:
 
 def _run(record: dict, runs: list[dict], net: nn.Module, train_set: ImageSet, test_set: ImageSet | None,
          config: TrainConfig, share: tuple[float, float], on_progress: Progress | None, stop,
-         after_epoch: Callable[[nn.Module], dict] | None = None, augmentation=augment) -> dict:
+         after_epoch: Callable[[nn.Module], dict] | None = None) -> dict:
     """Train `net` with models.train.train and fill `record` (appended to `runs`) as it goes.
     `share` = (fraction of the experiment done before this run, fraction this run is of it)."""
     runs.append(record)
@@ -86,7 +85,7 @@ def _run(record: dict, runs: list[dict], net: nn.Module, train_set: ImageSet, te
             on_progress({"fraction": share[0] + share[1] * p.step / p.total_steps, "run": record["label"],
                          "runs": _snapshot(runs)})
 
-    result = train(net, train_set, test_set, config, on_progress=progress, stop=stop, augmentation=augmentation)
+    result = train(net, train_set, test_set, config, on_progress=progress, stop=stop)
     record["seconds"] = result.seconds
     record["test_accuracy"] = result.test_accuracy
     record["precision"] = result.precision
@@ -292,17 +291,13 @@ def regularisation(train_set: ImageSet, val_set: ImageSet, variants: Sequence[st
             break
         knob = REGULARISERS[name]
         config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=knob.weight_decay,
-                             augment=knob.augment, seed=seed, report_every=10)
+                             augment=knob.augment, cutout=knob.cutout, seed=seed, report_every=10)
 
         def after_epoch(net: nn.Module) -> dict:
             return {"fit_accuracy": evaluate(net, train_set)}
 
-        def augmentation(dataset, images, generator, size=knob.cutout):
-            return augment(dataset, images, generator, cutout_size=size)
-
         record = _run(_new_record(name, **asdict(knob)), runs, _gap_net(seed, dropout=knob.dropout), train_set,
-                      val_set, config, (index / len(variants), 1 / len(variants)), on_progress, stop, after_epoch,
-                      augmentation)
+                      val_set, config, (index / len(variants), 1 / len(variants)), on_progress, stop, after_epoch)
         for row in record["history"]:
             row["val_accuracy"] = row.pop("test_accuracy")
     return _result("regularisation", runs, train_set, val_set, started, stop, epochs=epochs, val_images=len(val_set))

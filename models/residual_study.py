@@ -17,6 +17,7 @@ from torch.nn import functional as F
 
 from models import checkpoints
 from models.resnet import cifar_resnet
+from models.train import with_defaults
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
 STUDY_DIR = CHECKPOINTS / "plain_vs_residual"
@@ -82,7 +83,7 @@ def load_runs(paths: Mapping[str, str | Path] = RUN_PATHS) -> tuple[dict[str, Ru
         runs[name] = Run(name, history, meta.get("test_accuracy"), len(history), meta.get("train_images"),
                          meta.get("train_seconds"), str(meta.get("device", "?")), meta.get("precision"),
                          str(meta.get("command", "")),
-                         dict(meta.get("config") or {}))
+                         with_defaults(meta["config"]) if meta.get("config") else {})
     return runs, problems
 
 

@@ -43,6 +43,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     warmup_fraction: float = 0.25   # share of the steps spent raising the learning rate
     augment: bool = True
+    cutout: int = 0                 # side of a Cutout square after the augmentation, in pixels (0: none)
     seed: int = 0
     device: str | None = None       # None: CUDA when available, else CPU
     precision: str = "auto"         # "auto" (bf16 where native), "bfloat16" or "float32"
@@ -154,18 +155,13 @@ def _make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimi
     raise ValueError(f"unknown optimizer {config.optimizer!r}; use 'sgd' or 'adamw'")
 
 
-Augmentation = Callable[[str, torch.Tensor, torch.Generator], torch.Tensor]
-
-
-def prepare_batch(
-    images: torch.Tensor, data: ImageSet, generator: torch.Generator | None = None,
-    augmentation: Augmentation = augment,
-) -> torch.Tensor:
-    """uint8 images already on the device -> the net's input; augmented (by default with the
-    dataset's own augmentation, models.augment.augment) when a generator is given."""
+def prepare_batch(images: torch.Tensor, data: ImageSet, generator: torch.Generator | None = None,
+                  cutout: int = 0) -> torch.Tensor:
+    """uint8 images already on the device -> the net's input; with a generator, through the
+    dataset's own augmentation (models.augment.augment), with Cutout squares of side `cutout`."""
     x = images.float()
     if generator is not None:
-        x = augmentation(data.name, x, generator)
+        x = augment(data.name, x, generator, cutout_size=cutout)
     x = normalise(x, data.mean, data.std)
     return x.contiguous(memory_format=torch.channels_last)
 
@@ -204,15 +200,14 @@ def train(
     state_file: str | Path | None = None,
     resume: bool = False,
     identity: dict | None = None,
-    augmentation: Augmentation = augment,
     compile_net: bool = False,
 ) -> TrainResult:
     """Train `model` in place. Returns the per-epoch history; `stopped` says whether the stop
     signal ended the run early (the model then holds the weights of the last finished step), and
     `diverged` whether the loss turned NaN or exploded past DIVERGED_LOSS, which ends the run at
     the next report.
-    With `config.augment`, batches go through `augmentation` (by default the dataset's own,
-    models.augment.augment). With `compile_net`, the training steps run the net through
+    With `config.augment`, batches go through the dataset's augmentation (and `config.cutout`).
+    With `compile_net`, the training steps run the net through
     torch.compile (evaluation stays eager): it pays on long runs only (bench/train_speed.py --compile).
 
     With `state_file`, everything the run needs to go on (weights, optimizer, schedule, random
@@ -226,7 +221,13 @@ def train(
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(config.seed)
         return _train(model, train_set, test_set, config, device, on_progress, stop,
-                      Path(state_file) if state_file else None, state, identity, augmentation, compile_net)
+                      Path(state_file) if state_file else None, state, identity, compile_net)
+
+
+def with_defaults(stored: dict) -> dict:
+    """A config as a checkpoint or state file stored it, completed with the defaults of the
+    settings added to TrainConfig since: the run had those."""
+    return {**asdict(TrainConfig()), **stored}
 
 
 def _run_settings(config: TrainConfig) -> dict:
@@ -252,8 +253,8 @@ def _read_state(path: Path, identity: dict) -> dict | None:
         raise StateMismatchError(f"{path} is not a CNN Lab training state; delete it to start over")
     stored = state["identity"]
     if isinstance(stored.get("config"), dict):
-        # A setting added to TrainConfig after the file was written: that run had its default.
-        stored = {**stored, "config": {**_run_settings(TrainConfig()), **stored["config"]}}
+        stored = {**stored, "config": {k: v for k, v in with_defaults(stored["config"]).items()
+                                       if k in identity["config"]}}
     differences = _differences(stored, identity)
     if differences:
         raise StateMismatchError(
@@ -301,7 +302,7 @@ def one_cycle(optimizer: torch.optim.Optimizer, config: TrainConfig, total_steps
 
 
 def _train(model, train_set, test_set, config, device, on_progress, stop, state_file, state, identity,
-           augmentation, compile_net) -> TrainResult:
+           compile_net) -> TrainResult:
     generator = torch.Generator(device=device).manual_seed(config.seed)
     model.to(device=device, memory_format=torch.channels_last).train()
 
@@ -343,7 +344,7 @@ def _train(model, train_set, test_set, config, device, on_progress, stop, state_
                 result.stopped = True
                 break
             batch = order[index * config.batch_size : (index + 1) * config.batch_size]
-            x = prepare_batch(images[batch], train_set, generator if config.augment else None, augmentation)
+            x = prepare_batch(images[batch], train_set, generator if config.augment else None, config.cutout)
             y = labels[batch]
             with torch.autocast(device.type, dtype=precision.autocast, enabled=precision.autocast is not None):
                 output = net(x)
@@ -487,10 +488,10 @@ class Recipe:
     config: TrainConfig
 
 
-def _resnet_recipe(epochs: int = 30, label_smoothing: float = 0.0, **arch_kwargs) -> Recipe:
+def _resnet_recipe(epochs: int = 30, label_smoothing: float = 0.0, cutout: int = 0, **arch_kwargs) -> Recipe:
     config = TrainConfig(
         epochs=epochs, batch_size=128, lr=0.2, weight_decay=5e-4, label_smoothing=label_smoothing,
-        warmup_fraction=0.15,
+        cutout=cutout, warmup_fraction=0.15,
     )
     return Recipe("cifar-resnet", arch_kwargs, "cifar10", config)
 
@@ -509,6 +510,11 @@ RECIPES: dict[str, Recipe] = {
     # For the course's 91 % bar: 30 epochs bring ResNet-20 to 86.7 % and ResNet-56 to 88.9 % on the
     # JPEG copy of CIFAR-10, ResNet-56 still at 94.8 % training accuracy, so the deeper net trains longer.
     "resnet56-long": _resnet_recipe(epochs=100, label_smoothing=0.1, depth=56),
+    # ResNet-20 and its 7x7 / 11x11 stems on one longer recipe (the Kernels page compares them), with
+    # Cutout's 16-pixel squares (DeVries & Taylor's size for CIFAR-10) against the train-test gap.
+    "resnet20-long": _resnet_recipe(epochs=100, label_smoothing=0.1, cutout=16, depth=20),
+    "resnet20-k7-long": _resnet_recipe(epochs=100, label_smoothing=0.1, cutout=16, depth=20, stem_kernel=7),
+    "resnet20-k11-long": _resnet_recipe(epochs=100, label_smoothing=0.1, cutout=16, depth=20, stem_kernel=11),
 }
 
 

@@ -102,6 +102,8 @@ if runs:
         optimizer = "SGD with Nesterov momentum" if recipe.get("optimizer") == "sgd" else recipe.get("optimizer", "?")
         smoothing = f", label smoothing {recipe['label_smoothing']}" if recipe.get("label_smoothing") else ""
         augmentation = ", crop-and-flip augmentation" if recipe.get("augment", True) else ", no augmentation"
+        if recipe.get("augment", True) and recipe.get("cutout"):
+            augmentation += f" with Cutout ({recipe['cutout']}×{recipe['cutout']} squares)"
         command = re.sub(r" --(out|state) \S+| --resume", "", first.command).replace(first.name, "<net>")
         trained = (f"{count} were trained with one recipe ({recipe.get('epochs')} epochs of batch "
                    f"{recipe.get('batch_size')} on {images.pop():,} training images, {optimizer}, one-cycle schedule "

@@ -1,14 +1,15 @@
 import math
 import threading
+from dataclasses import asdict
 
 import pytest
 import torch
 
 from models import build
-from models.augment import random_affine, random_crop_flip
+from models.augment import augment, random_affine, random_crop_flip
 from models.data import ImageSet, MNIST_CLASSES, load
 from models import train as train_module
-from models.train import StateMismatchError, TrainConfig, choose_precision, evaluate, train
+from models.train import StateMismatchError, TrainConfig, choose_precision, evaluate, train, with_defaults
 
 
 @pytest.fixture(scope="module")
@@ -260,6 +261,27 @@ def test_a_state_file_from_before_a_new_setting_resumes_at_its_default(small_mni
               state_file=state_file, resume=True)
     resumed = train(build("gap-mnist"), small_mnist[0], None, _config(epochs=2), state_file=state_file, resume=True)
     assert resumed.resumed_from_epoch == 1 and len(resumed.history) == 2
+
+
+def test_the_cutout_setting_reaches_every_augmented_batch(small_mnist, monkeypatch):
+    sizes = []
+
+    def spy(dataset, images, generator, cutout_size=0):
+        sizes.append(cutout_size)
+        return augment(dataset, images, generator, cutout_size=cutout_size)
+
+    monkeypatch.setattr(train_module, "augment", spy)
+    train(build("gap-mnist"), small_mnist[0], None, _config(cutout=10))
+    assert sizes == [10] * (len(small_mnist[0]) // 64)
+    sizes.clear()
+    train(build("gap-mnist"), small_mnist[0], None, _config(cutout=10, augment=False))
+    assert sizes == []
+
+
+def test_a_stored_config_is_completed_with_the_defaults_of_newer_settings():
+    stored = {k: v for k, v in asdict(TrainConfig(epochs=30, lr=0.2)).items() if k != "cutout"}
+    assert with_defaults(stored) == asdict(TrainConfig(epochs=30, lr=0.2))
+    assert with_defaults({**stored, "cutout": 16})["cutout"] == 16
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
