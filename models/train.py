@@ -518,6 +518,19 @@ RECIPES: dict[str, Recipe] = {
 }
 
 
+
+def with_stem(recipe: str, stem: int) -> str | None:
+    """The recipe that trains `recipe`'s net with a stem x stem first convolution and all else
+    alike (None if there is none): the Kernels page compares only nets trained alike."""
+    def without_stem(r: Recipe) -> tuple:
+        return r.arch, r.dataset, r.config, {k: v for k, v in r.arch_kwargs.items() if k != "stem_kernel"}
+
+    if recipe not in RECIPES:
+        return None
+    return next((name for name, r in RECIPES.items()
+                 if without_stem(r) == without_stem(RECIPES[recipe]) and r.arch_kwargs.get("stem_kernel", 3) == stem),
+                None)
+
 def _main(argv: list[str] | None = None) -> None:
     import argparse
     import shlex

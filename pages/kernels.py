@@ -15,6 +15,7 @@ from models.kernels import (
     unit_activations,
 )
 from models.receptive_field import receptive_fields
+from models.train import with_stem
 from ui import catalogue
 from ui.projector import teaching
 from ui.text import plain
@@ -56,25 +57,27 @@ elif source == "mnist":
         before, after = first_conv(catalogue.load_initial(entry)), first_conv(catalogue.load(entry)[0])
     note = "One input channel: each tile is the kernel's grid of weights (blue negative, red positive)."
 else:
-    entry = catalogue.find("resnet20" if stem == 3 else f"resnet20-k{stem}")
+    three = catalogue.shipped("resnet20_cifar10.pt")
+    entry = three if stem == 3 else catalogue.shipped(f"resnet20_k{stem}_cifar10.pt")
+    alike = with_stem(three.label, stem) if three is not None else None   # trains this stem as the 3x3 net was
     if entry is not None:
         before, after = first_conv(catalogue.load_initial(entry)), first_conv(catalogue.load(entry)[0])
         note = ("Each tile shows a kernel's weights on the red, green and blue input channels: grey is 0, "
                 "a strong colour a large weight on that channel, with one scale for the whole layer. "
                 f"This net ({plain(catalogue.describe(entry))} on the CIFAR-10 test set) was trained "
                 f"{plain(entry.trained_on)}.")
-        three = catalogue.find("resnet20")
-        if stem != 3 and three is not None and three.epochs != entry.epochs:
-            note += (f" The 3×3 ResNet-20 was trained for {three.epochs} epochs and this one for {entry.epochs}: "
-                     "the two are not trained alike, so compare their kernels with care.")
+        if stem != 3 and three is not None and entry.label != alike:
+            note += (f" The 3×3 ResNet-20 was trained with the recipe {plain(three.label)} ({three.epochs} epochs) "
+                     f"and this one with {plain(entry.label)} ({entry.epochs} epochs): the two are not trained "
+                     "alike, so compare their kernels with care"
+                     + (f" (`{alike}` trains this stem alike)." if alike else "."))
     else:
         torch.manual_seed(0)
         before = first_conv(build("cifar-resnet", depth=20, stem_kernel=stem))
         note = (f"No trained ResNet with a {stem}×{stem} stem is on this machine yet: only its initial kernels "
-                f"are shown. Train one with `python -m models.train resnet20-k{stem} --out "
+                f"are shown. Train one with `python -m models.train {alike or f'resnet20-k{stem}'} --out "
                 f"checkpoints/resnet20_k{stem}_cifar10.pt`.")
-        three = catalogue.find("resnet20")
-        if three is not None:
+        if alike is not None:
             note += f" The 3×3 ResNet-20, trained with the same recipe, took {plain(three.trained_on)}."
 if source == "mnist" and entry is None:
     st.error("There is no MNIST model to show.")

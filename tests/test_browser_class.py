@@ -134,7 +134,7 @@ def test_the_lab_drawing_follows_an_edit_and_the_curves_read_0_to_100(chromium, 
         page.wait_for_function("() => { for (const p of document.querySelectorAll('.js-plotly-plot'))"
                                " if ((p.layout.title.text || '').includes('block by block')) return p.data.length === 9;"
                                " return false; }")
-        epochs = page.get_by_label("Epochs")
+        epochs = page.get_by_role("spinbutton", name="Epochs")
         epochs.fill("1")
         epochs.press("Enter")
         _wait_for_script(page)

@@ -654,15 +654,34 @@ def test_kernels_page_for_each_stem(stem, data_available, monkeypatch, tmp_path)
 def test_kernels_page_without_a_trained_stem_says_how_to_train_one(monkeypatch, data_available):
     from ui import catalogue
 
-    real_find = catalogue.find
-    monkeypatch.setattr(catalogue, "find", lambda label: None if label == "resnet20-k7" else real_find(label))
+    real_shipped = catalogue.shipped
+    monkeypatch.setattr(catalogue, "shipped", lambda name: None if "_k7_" in name else real_shipped(name))
     at = run("pages/kernels.py", kn_stem="7×7 · ResNet-20, 7×7 stem")
     assert "before training" in _chart_titles(at) and "after training" not in _chart_titles(at)
-    assert any("No trained ResNet" in c.value and "resnet20-k7" in c.value for c in at.caption)
+    three = real_shipped("resnet20_cifar10.pt")
+    recipe = three.label.replace("resnet20", "resnet20-k7")   # the shipped 3x3 net's recipe, with a 7x7 stem
+    assert any("No trained ResNet" in c.value and f"models.train {recipe} " in c.value for c in at.caption)
     from ui.text import plain
 
-    three = real_find("resnet20")   # how long it takes is read off the shipped 3×3 net, not guessed
+    # how long it takes is read off the shipped 3×3 net, not guessed
     assert any(f"took {plain(three.trained_on)}" in c.value for c in at.caption)
+
+
+def test_kernels_page_says_when_a_stem_was_trained_with_another_recipe(monkeypatch, data_available):
+    import dataclasses
+
+    from ui import catalogue
+
+    at = run("pages/kernels.py", kn_stem="11×11 · ResNet-20, 11×11 stem")   # shipped alike: no warning
+    assert not any("not trained alike" in c.value for c in at.caption)
+    real_shipped = catalogue.shipped
+    three = dataclasses.replace(real_shipped("resnet20_cifar10.pt"), label="resnet20-long", epochs=100)
+    seven = dataclasses.replace(real_shipped("resnet20_k7_cifar10.pt"), label="resnet20-k7", epochs=30)
+    monkeypatch.setattr(catalogue, "shipped", lambda name: three if name == "resnet20_cifar10.pt" else seven)
+    at = run("pages/kernels.py", kn_stem="7×7 · ResNet-20, 7×7 stem")
+    assert "after training" in _chart_titles(at)
+    assert any("not trained alike" in c.value and "resnet20-k7-long" in c.value and "100 epochs" in c.value
+               for c in at.caption)
 
 
 def test_kernels_page_with_the_imagenet_cache(monkeypatch, tmp_path, data_available):

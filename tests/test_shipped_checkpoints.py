@@ -73,3 +73,14 @@ def test_resnet20_checkpoints_with_large_stems(stem, data_available):
     assert accuracy == pytest.approx(meta["test_accuracy"], abs=0.0015)
     initial, _ = checkpoints.load(CHECKPOINTS / f"resnet20_k{stem}_cifar10.pt", weights="init")
     assert not torch.equal(model.stem.weight, initial.stem.weight)
+
+
+def test_resnet56_long_checkpoint(data_available):
+    """The deeper net on the longer recipe: the best ResNet shipped for the course's 91 % bar."""
+    from tests.shipped import CHECKPOINTS
+
+    model, meta = _load_or_fail(CHECKPOINTS / "resnet56_long_cifar10.pt")
+    assert meta["name"] == "resnet56-long" and meta["epochs"] == len(meta["history"]) == 100
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in model.modules()) == 55 and model.layer1[0].residual
+    accuracy = evaluate(model, data.load("cifar10", train=False), batch_size=500)
+    assert accuracy == pytest.approx(meta["test_accuracy"], abs=0.0015)

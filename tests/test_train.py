@@ -9,7 +9,7 @@ from models import build
 from models.augment import augment, random_affine, random_crop_flip
 from models.data import ImageSet, MNIST_CLASSES, load
 from models import train as train_module
-from models.train import StateMismatchError, TrainConfig, choose_precision, evaluate, train, with_defaults
+from models.train import StateMismatchError, TrainConfig, choose_precision, evaluate, train, with_defaults, with_stem
 
 
 @pytest.fixture(scope="module")
@@ -332,3 +332,10 @@ def test_a_compiled_run_goes_through_torch_compile_and_trains_like_an_eager_one(
     assert len(eager) == len(traced) and eager[0] == pytest.approx(traced[0], rel=1e-4)
     assert sum(traced[-5:]) / 5 < 0.7 * sum(traced[:5]) / 5
     assert runs[True].test_accuracy == pytest.approx(runs[False].test_accuracy, abs=0.05)
+
+
+def test_with_stem_finds_the_recipe_that_differs_only_in_the_stem():
+    assert with_stem("resnet20", 7) == "resnet20-k7" and with_stem("resnet20-k11", 3) == "resnet20"
+    assert with_stem("resnet20-long", 11) == "resnet20-k11-long" and with_stem("resnet20-k7-long", 3) == "resnet20-long"
+    assert with_stem("resnet56-long", 7) is None   # no 7x7 ResNet-56 recipe
+    assert with_stem("a net from the lab", 7) is None

@@ -185,6 +185,11 @@ def find(label: str) -> Entry | None:
     return next((e for e in catalogue()[0] if e.label == label), None)
 
 
+def shipped(file_name: str) -> Entry | None:
+    """The checkpoint shipped as checkpoints/<file_name>, whatever recipe made it."""
+    return next((e for e in catalogue()[0] if e.path == str(SHIPPED_DIR / file_name)), None)
+
+
 def describe(entry: Entry) -> str:
     accuracy = f"{entry.test_accuracy:.2%}" if entry.test_accuracy is not None else "accuracy unknown"
     return f"{entry.label} · {accuracy}"
