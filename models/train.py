@@ -518,7 +518,6 @@ RECIPES: dict[str, Recipe] = {
 }
 
 
-
 def with_stem(recipe: str, stem: int) -> str | None:
     """The recipe that trains `recipe`'s net with a stem x stem first convolution and all else
     alike (None if there is none): the Kernels page compares only nets trained alike."""
@@ -530,6 +529,7 @@ def with_stem(recipe: str, stem: int) -> str | None:
     return next((name for name, r in RECIPES.items()
                  if without_stem(r) == without_stem(RECIPES[recipe]) and r.arch_kwargs.get("stem_kernel", 3) == stem),
                 None)
+
 
 def _main(argv: list[str] | None = None) -> None:
     import argparse
