@@ -12,6 +12,7 @@ preprocessing, so the scene shows exactly what drawing it by hand would.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from models.inputs import ink_from_canvas, mnist_digit
 from ui.scenes import Digit, Lesson, Scene
 
 OUT = Path(__file__).with_name("intro_course.json")
+CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
 CANVAS = 280
 STROKE = 20
 # A "3" as quadratic Bézier segments on the 280x280 canvas: (start, control, end).
@@ -79,9 +81,14 @@ def residual_note() -> str:
             f"{residual.loss[1]:.2f}). They agree with He et al. on {agreeing} of {len(comparisons)} comparisons.")
 
 
+def shipped_label(stem: str) -> str:
+    """The sidebar's label of a shipped net: the name on its card (ui.catalogue labels it so)."""
+    return json.loads((CHECKPOINTS / f"{stem}.json").read_text())["name"]
+
+
 def intro_course() -> Lesson:
     three = Digit(digit_of(THREE), "your drawing", drawing_of(THREE))
-    models = {"mnist": "gap-mnist", "cifar10": "resnet20"}
+    models = {"mnist": shipped_label("gap_mnist"), "cifar10": shipped_label("resnet20_cifar10")}
 
     def scene(page, title, note, **controls) -> Scene:
         return Scene(page, title, controls, dict(models), three, [], note)

