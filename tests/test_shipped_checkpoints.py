@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from models import checkpoints, count_parameters, data
-from models.train import evaluate
+from models.train import evaluate, with_stem
 from tests.shipped import GAP_MNIST, RESNET20
 
 
@@ -67,7 +67,9 @@ def test_resnet20_checkpoints_with_large_stems(stem, data_available):
     from tests.shipped import CHECKPOINTS
 
     model, meta = _load_or_fail(CHECKPOINTS / f"resnet20_k{stem}_cifar10.pt")
-    assert meta["name"] == f"resnet20-k{stem}"   # the kernels page finds them by this name
+    _, three = _load_or_fail(RESNET20)
+    assert meta["name"] == with_stem(three["name"], stem)   # trained as the 3x3 net was: the Kernels page compares them
+    assert meta["config"] == three["config"] and meta["train_images"] == three["train_images"]
     assert model.stem.kernel_size == (stem, stem)
     accuracy = evaluate(model, data.load("cifar10", train=False), batch_size=500)
     assert accuracy == pytest.approx(meta["test_accuracy"], abs=0.0015)
