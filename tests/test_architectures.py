@@ -14,7 +14,7 @@ from models import build as build_course_net
 from models import imagenet
 from models.checkpoints import CheckpointError
 from models.receptive_field import receptive_fields, stage_fields
-from tests.test_pages import fresh_caches, run  # noqa: F401  (fresh_caches: autouse fixture)
+from tests.apptest import fresh_caches, run  # noqa: F401  (fresh_caches: autouse fixture)
 from viz.architectures import accuracy_against_cost, parameter_kinds, si
 
 TORCHVISION = {

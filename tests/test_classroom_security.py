@@ -293,12 +293,12 @@ def test_two_saves_under_one_name_never_overwrite_each_other(tmp_path):
 # 11. Names from students are text.
 
 def test_a_saved_net_named_with_markup_is_shown_as_text(monkeypatch, tmp_path, data_available):
-    from tests.test_pages import _run_until, run
+    from tests.apptest import run, run_until
 
     monkeypatch.setenv("CNN_LAB_RUNS", str(tmp_path))
     at = run("pages/lab.py", lab_train_limit=1024, lab_epochs=1)
     at.button(key="lab_train").click().run()
-    _run_until(at, lambda at: bool(at.success))
+    run_until(at, lambda at: bool(at.success))
     at.text_input(key="lab_name").input("[free](http://evil) ![t](http://evil/t.png)").run()
     at.button(key="lab_save").click().run()
     message = " ".join(s.value for s in at.success)

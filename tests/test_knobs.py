@@ -3,11 +3,9 @@ detected, the live experiments within budget, and each page in AppTest (live run
 
 import json
 import math
-import time
 
 import numpy as np
 import pytest
-import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 from torch import nn
@@ -19,6 +17,7 @@ from models.gap_mnist import ACTIVATIONS, GapMnistNet
 from models.init_study import INITS, activation_spread, channel_statistics, init_net, kernel_spread, spreads
 from models.knobs_shipped import SWEEPS, load_shipped
 from models.train import RECIPES, TrainConfig, train
+from tests.apptest import fresh_caches, run, run_until  # noqa: F401  (fresh_caches: autouse fixture)
 from tests.shipped import ROOT, shown
 
 TIMEOUT = 120
@@ -266,9 +265,9 @@ def test_regularisation_measures_fit_and_validation(data_available):
     small, validation = knobs.split(data.load("mnist", True), (256, 128))
     assert not set(map(tuple, small.images.flatten(1)[:20].tolist())) & set(map(tuple, validation.images.flatten(1).tolist()))
     result = knobs.regularisation(small, validation, ["none", "all of them"], epochs=2)
-    for run in result["runs"]:
-        assert len(run["history"]) == 2
-        assert {"fit_accuracy", "val_accuracy"} <= set(run["history"][0])
+    for row in result["runs"]:
+        assert len(row["history"]) == 2
+        assert {"fit_accuracy", "val_accuracy"} <= set(row["history"][0])
     assert result["runs"][1]["dropout"] == 0.1 and result["runs"][1]["cutout"] == 10
 
 
@@ -389,22 +388,6 @@ def small_live_runs(monkeypatch):
                                               for name, (train, test) in knobs.LIVE_SIZES.items()})
 
 
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-
-
-def run(page: str, **state) -> AppTest:
-    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT)
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def chart_titles(at: AppTest) -> str:
     return " | ".join(json.loads(c.proto.spec).get("layout", {}).get("title", {}).get("text", "")
                       for c in at.get("plotly_chart"))
@@ -413,13 +396,7 @@ def chart_titles(at: AppTest) -> str:
 def train_and_wait(at: AppTest, key: str, done, timeout: float = 240) -> AppTest:
     at.button(key=key).click().run()
     assert not at.exception, [e.value for e in at.exception]
-    deadline = time.monotonic() + timeout
-    while not done(at):
-        assert time.monotonic() < deadline, f"{key}: the result never showed"
-        time.sleep(0.5)
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-    return at
+    return run_until(at, done, timeout)
 
 
 def markdown(at: AppTest) -> str:

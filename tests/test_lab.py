@@ -8,7 +8,7 @@ import pytest
 import streamlit as st
 
 from models.spec import GAP_PRESET
-from tests.test_pages import _run_until, run
+from tests.apptest import run, run_until
 from tests.test_presenter import open_page
 
 
@@ -91,7 +91,7 @@ def test_a_diverging_run_says_so_instead_of_hanging(data_available):
     at = run("pages/lab.py", lab_spec=fully_connected, lab_version=70, lab_train_limit=2048, lab_epochs=2,
              lab_lr=10.0)
     at.button(key="lab_train").click().run()
-    _run_until(at, lambda at: bool(at.error) or bool(at.success), timeout=300)
+    run_until(at, lambda at: bool(at.error) or bool(at.success), timeout=300)
     assert any("The loss exploded (NaN, or past 50): the learning rate is too high" in e.value for e in at.error)
 
 
@@ -113,7 +113,7 @@ def test_a_run_survives_a_page_change_and_waits_for_its_owner(data_available, mo
     job = [j for j in ui.jobs.worker()._jobs.values() if j.slot == "lab"][-1]
     assert job.status in ("running", "done")
     at.switch_page(str(ROOT / "pages/lab.py")).run()
-    _run_until(at, lambda at: bool(at.success), timeout=600)
+    run_until(at, lambda at: bool(at.success), timeout=600)
 
 
 def test_a_run_whose_owner_left_stops_after_the_grace_period(monkeypatch):
@@ -184,7 +184,7 @@ def test_two_sessions_save_and_the_teacher_removes_one(monkeypatch, tmp_path, da
     for name in ("Ada's net", "Ben's net"):
         at = run("pages/lab.py", lab_train_limit=1024, lab_epochs=1)
         at.button(key="lab_train").click().run()
-        _run_until(at, lambda at: bool(at.success))
+        run_until(at, lambda at: bool(at.success))
         at.text_input(key="lab_name").input(name).run()
         at.button(key="lab_save").click().run()
         saved.append(at)

@@ -5,30 +5,14 @@ import re
 
 import numpy as np
 import pytest
-import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
 from models import data
-from tests.shipped import ROOT, shown
+from tests.apptest import fresh_caches, run, run_until  # noqa: F401  (fresh_caches: autouse fixture)
+from tests.shipped import shown
 
 TIMEOUT = 60
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches():
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-
-
-def run(page: str, **state) -> AppTest:
-    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT)
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def test_app_shell_shows_device_and_models():
@@ -359,23 +343,11 @@ def test_strides_page_stack_too_deep_for_the_input_gets_a_message():
     assert any("Nothing to show" in e.value for e in at.error)
 
 
-def _run_until(at, condition, timeout=120):
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not condition(at):
-        assert time.monotonic() < deadline, "the page never got there"
-        time.sleep(0.5)
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 def test_strides_page_trains_both_upsamplers_on_the_worker(data_available):
     at = run("pages/strides.py", sd_steps=50)
     at.button(key="sd_train").click().run()
     assert not at.exception
-    _run_until(at, lambda at: len([c for c in at.caption if "peak strength" in c.value]) == 2)
+    run_until(at, lambda at: len([c for c in at.caption if "peak strength" in c.value]) == 2)
     peaks = [c.value for c in at.caption if "peak strength" in c.value]
     assert "transposed conv" in peaks[0] and "untrained" in peaks[0]
     assert any("Peak strength at period 2" in m.value for m in at.markdown)   # the ResNet's input gradient
@@ -426,9 +398,9 @@ def test_gradcam_page_cifar_every_layer(data_available):
 def test_strides_experiment_can_be_stopped(data_available):
     at = run("pages/strides.py", sd_steps=400)
     at.button(key="sd_train").click().run()
-    _run_until(at, lambda at: any(b.key == "sd_stop" for b in at.button))
+    run_until(at, lambda at: any(b.key == "sd_stop" for b in at.button))
     at.button(key="sd_stop").click().run()
-    _run_until(at, lambda at: any("stopped before it finished" in w.value for w in at.warning))
+    run_until(at, lambda at: any("stopped before it finished" in w.value for w in at.warning))
 
 
 def test_batch_norm_page_trains_twins_and_shows_every_chart(data_available):
@@ -437,7 +409,7 @@ def test_batch_norm_page_trains_twins_and_shows_every_chart(data_available):
     table = [d.value for d in at.dataframe if "method" in d.value.columns][0]
     assert table["largest |mean| of a group"].abs().max() < 1e-4
     at.button(key="bn_train").click().run()
-    _run_until(at, lambda at: any("How far each layer" in m.value for m in at.markdown))
+    run_until(at, lambda at: any("How far each layer" in m.value for m in at.markdown))
     titles = _chart_titles(at)
     assert "Test accuracy during training" in titles and "15–85% band" in titles and "Values entering" in titles
     shifts = [d.value for d in at.dataframe if "with BN" in d.value.columns][0]
@@ -611,7 +583,7 @@ def test_the_teacher_unlocks_with_the_key_and_can_train(monkeypatch, data_availa
     teacher_page.button(key="sd_train").click().run()
     (started,) = [job for job_id, job in worker()._jobs.items() if job_id not in before]
     assert re.fullmatch(r"teacher #[0-9a-f]{4}", started.owner_label) and started.slot == "sd"
-    _run_until(teacher_page, lambda at: len([c for c in at.caption if "peak strength" in c.value]) == 2)
+    run_until(teacher_page, lambda at: len([c for c in at.caption if "peak strength" in c.value]) == 2)
 
 
 def test_without_a_key_everyone_may_train(monkeypatch):
@@ -727,7 +699,7 @@ def test_lab_trains_saves_and_other_pages_inspect_the_net(monkeypatch, tmp_path,
     monkeypatch.setenv("CNN_LAB_RUNS", str(tmp_path))
     at = run("pages/lab.py", lab_train_limit=1024, lab_epochs=1)
     at.button(key="lab_train").click().run()
-    _run_until(at, lambda at: bool(at.success))
+    run_until(at, lambda at: bool(at.success))
     at.text_input(key="lab_name").input("class net 1")
     at.button(key="lab_save").click().run()
     assert any("Saved as “class net 1”" in s.value for s in at.success)
@@ -744,9 +716,9 @@ def test_lab_draws_live_curves_while_training_and_stops(monkeypatch, tmp_path, d
     monkeypatch.setenv("CNN_LAB_RUNS", str(tmp_path))
     at = run("pages/lab.py", lab_train_limit=16384, lab_epochs=5, lab_batch=64)
     at.button(key="lab_train").click().run()
-    _run_until(at, lambda at: "training loss" in _chart_titles(at) and any(b.key == "lab_stop" for b in at.button))
+    run_until(at, lambda at: "training loss" in _chart_titles(at) and any(b.key == "lab_stop" for b in at.button))
     at.button(key="lab_stop").click().run()
-    _run_until(at, lambda at: bool(at.success) or any("stopped" in w.value for w in at.warning))
+    run_until(at, lambda at: bool(at.success) or any("stopped" in w.value for w in at.warning))
 
 
 def test_plain_vs_residual_page_renders_the_shipped_runs(data_available):
@@ -783,6 +755,6 @@ def test_plain_vs_residual_page_renders_the_shipped_runs(data_available):
 def test_plain_vs_residual_trains_one_again_live(data_available):
     at = run("pages/plain_vs_residual.py", pr_net="plain20", pr_epochs=1, pr_images=2_000)
     at.button(key="pr_train").click().run()
-    _run_until(at, lambda at: bool(at.success), timeout=300)
+    run_until(at, lambda at: bool(at.success), timeout=300)
     assert "plain-20: training loss" in at.success[0].value and "after 1 epoch," in at.success[0].value
     assert "Training loss: this run and the shipped one" in _chart_titles(at)
