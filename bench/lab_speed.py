@@ -5,7 +5,7 @@ once a second like the page's fragment. Targets: >= 99.4 % within 15 epochs and 
 2 CPU cores, >= 98 % within 30 s (issue 18). Seconds to each accuracy are training seconds, test
 evaluation included.
 
-    CNN_LAB_DATA=../shared/data python bench/lab_speed.py [--epochs N]
+    CNN_LAB_DATA=../shared/data python bench/lab_speed.py [--epochs N] [--precision auto float32]
 
 Prints the wall time from the click (job submitted) to the poll that sees it finished, the
 training seconds, the epoch that first reached 99.4 % and the final test accuracy.
@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -26,7 +27,7 @@ from models import data  # noqa: E402
 from models.jobs import FINISHED, worker  # noqa: E402
 from models.lab import default_epochs, lab_config, training_job  # noqa: E402
 from models.spec import GAP_PRESET, describe  # noqa: E402
-from models.train import default_device, device_name  # noqa: E402
+from models.train import PRECISIONS, default_device, device_name  # noqa: E402
 
 TARGET = 0.994
 
@@ -37,7 +38,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--limit", type=int, help="train on the first N images (quick checks only)")
-    parser.add_argument("--clicks", type=int, choices=(1, 2), default=2, help="1: time the first click only")
+    parser.add_argument("--clicks", type=int, choices=(1, 2), default=2, help="clicks per precision (1: the first only)")
+    parser.add_argument("--precision", nargs="+", choices=PRECISIONS, default=["auto"],
+                        help="the page uses auto; name several (e.g. auto float32) to compare them in one run")
     args = parser.parse_args()
     device = default_device()
     name = device_name(device)
@@ -45,8 +48,10 @@ def main() -> None:
     print(f"lab GAP preset ({parameters:,} parameters) on {name}, torch {torch.__version__}")
     data.load("mnist", True), data.load("mnist", False)   # the app has them cached after the first page
 
-    config = lab_config(args.epochs, args.batch_size, args.lr)
-    for attempt in ("first click (cold: kernels load)", "second click (warm)")[: args.clicks]:
+    precisions = [precision for precision in args.precision for _ in range(args.clicks)]
+    for click, precision in enumerate(precisions, 1):
+        attempt = f"click {click}, precision {precision}" + (" (cold: kernels load)" if click == 1 else "")
+        config = replace(lab_config(args.epochs, args.batch_size, args.lr), precision=precision)
         clicked = time.perf_counter()
         job = worker().submit("lab bench", "bench", training_job(GAP_PRESET, "mnist", (1, 28, 28), config, args.limit))
         while True:
