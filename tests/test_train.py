@@ -1,3 +1,4 @@
+import copy
 import math
 import threading
 from dataclasses import asdict
@@ -339,3 +340,40 @@ def test_with_stem_finds_the_recipe_that_differs_only_in_the_stem():
     assert with_stem("resnet20-long", 11) == "resnet20-k11-long" and with_stem("resnet20-k7-long", 3) == "resnet20-long"
     assert with_stem("resnet56-long", 7) is None   # no 7x7 ResNet-56 recipe
     assert with_stem("a net from the lab", 7) is None
+
+
+def test_a_continuing_recipe_starts_from_the_finished_run_and_records_both(data_available, tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from models import checkpoints
+    from models.train import RECIPES
+
+    first = replace(RECIPES["gap-mnist"], config=replace(RECIPES["gap-mnist"].config, epochs=1))
+    monkeypatch.setitem(RECIPES, "gap-mnist", first)
+    monkeypatch.setitem(RECIPES, "gap-mnist-more",
+                        replace(first, continues="gap-mnist", config=replace(first.config, lr=0.01)))
+    start, out, common = tmp_path / "start.pt", tmp_path / "more.pt", ["--subset", "256", "--device", "cpu"]
+    train_module._main(["gap-mnist", "--out", str(start), *common])
+    started, start_meta = checkpoints.load(start)
+
+    weights_at_start = []
+    real_train = train_module.train
+    monkeypatch.setattr(train_module, "train", lambda model, *args, **kwargs: (
+        weights_at_start.append(copy.deepcopy(model.state_dict())), real_train(model, *args, **kwargs))[1])
+    train_module._main(["gap-mnist-more", "--start", str(start), "--out", str(out), *common])
+    assert all(torch.equal(weights_at_start[0][k], v) for k, v in started.state_dict().items())
+
+    _, meta = checkpoints.load(out)
+    assert meta["epochs"] == 2 and [row["epoch"] for row in meta["history"]] == [1, 2]
+    assert meta["history"][0] == start_meta["history"][0]
+    assert meta["history"][1]["seconds"] > start_meta["train_seconds"] and meta["train_seconds"] > start_meta["train_seconds"]
+    assert meta["config"]["lr"] == 0.01 and meta["continues"]["config"]["lr"] == first.config.lr
+    assert meta["continues"]["sha256"] == checkpoints.file_digest(start)
+    initial, _ = checkpoints.load(out, weights="init")
+    start_initial, _ = checkpoints.load(start, weights="init")
+    assert all(torch.equal(initial.state_dict()[k], v) for k, v in start_initial.state_dict().items())
+
+    with pytest.raises(SystemExit, match="not a finished 'gap-mnist' run"):   # a continued run is not its start
+        train_module._main(["gap-mnist-more", "--start", str(out), "--out", str(tmp_path / "x.pt"), *common])
+    with pytest.raises(SystemExit):
+        train_module._main(["gap-mnist-more", "--out", str(tmp_path / "x.pt"), *common])
