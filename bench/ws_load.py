@@ -6,15 +6,18 @@ Each student opens "Feature maps" on their own MNIST test digit, then the next l
 string, as CNN Lab's links carry it). A request is timed from sending it until the server
 says the script run finished: every element of the page has been computed and sent. Then the
 same again while a teacher's session trains a net in the architecture lab on the worker. Reports
-median and 95th percentile per step, errors, and the server's peak memory.
+median and 95th percentile per step, errors, the server's peak memory, and both sides of sharing
+the cores: the lab's seconds per epoch alone and while the class loads its pages (read off the
+teacher's progress bar), at the worker's thread count (--train-threads, else the app's default).
 
-    CNN_LAB_DATA=../shared/data python bench/ws_load.py [--sessions 30] [--stagger 0]
+    CNN_LAB_DATA=../shared/data python bench/ws_load.py [--sessions 30] [--stagger 0] [--train-threads N]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import time
@@ -103,7 +106,8 @@ async def student(url: str, index: int, delay: float, results: dict) -> None:
         results.setdefault("errors", []).append(f"student {index}: {type(error).__name__}: {str(error)[:120]}")
 
 
-TRAINING = ("lab", {"lab_epochs": 10})   # the GAP net on all of MNIST: minutes on a CPU
+TRAINING_EPOCHS = 10
+TRAINING = ("lab", {"lab_epochs": TRAINING_EPOCHS})   # the GAP net on all of MNIST: minutes on a CPU
 
 
 async def start_training(url: str) -> Session:
@@ -120,15 +124,57 @@ async def start_training(url: str) -> Session:
 
 
 async def keep_alive(session: Session, stop: asyncio.Event, seen: list) -> None:
-    """The teacher's page reruns now and then, as a teacher's open tab would, and we note whether
-    its progress bar was there: proof that the training really ran meanwhile."""
+    """The teacher's page reruns now and then, as a teacher's open tab would, and we note its
+    progress bar (None where there was none) and when: proof that the training really ran
+    meanwhile, and how fast."""
     while not stop.is_set():
         await asyncio.sleep(2)
         try:
             await session.run(*TRAINING)
         except Exception:
             return
-        seen.append(any(e.WhichOneof("type") == "progress" for e in session.elements))
+        bars = [e.progress.value for e in session.elements if e.WhichOneof("type") == "progress"]
+        seen.append((time.perf_counter(), bars[0] if bars else None))
+
+
+def seconds_per_epoch(seen: list) -> tuple[float, float] | None:
+    """The lab's pace between the first and the last poll that showed its progress bar, and its
+    uncertainty: the bar moves in whole percents of all TRAINING_EPOCHS epochs."""
+    shown = [(t, value) for t, value in seen if value is not None]
+    if len(shown) < 2 or shown[-1][1] <= shown[0][1]:
+        return None
+    (t0, v0), (t1, v1) = shown[0], shown[-1]
+    pace = (t1 - t0) / (v1 - v0) * 100 / TRAINING_EPOCHS
+    return pace, pace / (v1 - v0)
+
+
+def training_report(seen: list) -> str:
+    pace = seconds_per_epoch(seen)
+    shown = sum(value is not None for _, value in seen)
+    return (f"the teacher's progress bar was on {shown} of {len(seen)} polls; the lab trained at "
+            + (f"{pace[0]:.1f} s per epoch (± {pace[1]:.1f} s)" if pace else "an unmeasured pace (too few polls)"))
+
+
+async def stop_training(teacher: Session) -> None:
+    """Press Stop: the next phase's teacher starts a fresh run rather than wait behind this one."""
+    stop_button = teacher.button_id("Stop")
+    if stop_button is not None:
+        from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+        await teacher.run(*TRAINING, [WidgetState(id=stop_button, trigger_value=True)])
+
+
+async def teacher_alone(url: str, seconds: float) -> dict:
+    """The lab training with no students about: its pace alone, to set against the pace under load."""
+    teacher, stop, seen = await start_training(url), asyncio.Event(), []
+    poller = asyncio.create_task(keep_alive(teacher, stop, seen))
+    start = time.perf_counter()
+    await asyncio.sleep(seconds)
+    stop.set()
+    await poller
+    await stop_training(teacher)
+    await teacher.__aexit__()
+    return {"wall": time.perf_counter() - start, "training": training_report(seen)}
 
 
 async def class_at_once(url: str, sessions: int, stagger: float, training: bool) -> dict:
@@ -138,19 +184,16 @@ async def class_at_once(url: str, sessions: int, stagger: float, training: bool)
         teacher = await start_training(url)
         poller = asyncio.create_task(keep_alive(teacher, stop, seen))
         await asyncio.sleep(3)   # the job is running
+        seen.clear()             # its pace counts from here, while the students load their pages
     start = time.perf_counter()
     await asyncio.gather(*(student(url, i, stagger * i / max(sessions, 1), results) for i in range(sessions)))
     results["wall"] = time.perf_counter() - start
     if teacher is not None:
         stop.set()
         await poller
-        stop_button = teacher.button_id("Stop")   # the next phase's teacher starts a fresh run
-        if stop_button is not None:
-            from streamlit.proto.WidgetStates_pb2 import WidgetState
-
-            await teacher.run(*TRAINING, [WidgetState(id=stop_button, trigger_value=True)])
+        await stop_training(teacher)
         await teacher.__aexit__()
-        results["training"] = f"the teacher's progress bar was on {sum(seen)} of {len(seen)} polls"
+        results["training"] = training_report(seen)
     return results
 
 
@@ -181,9 +224,19 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=30)
     parser.add_argument("--stagger", type=float, default=0.0,
                         help="spread the students' arrivals over this many seconds (0: all at once)")
+    parser.add_argument("--train-threads", type=int, default=None,
+                        help="the worker's torch threads (CNN_LAB_TRAIN_THREADS; default: the app's, all cores but one)")
+    parser.add_argument("--alone", type=float, default=40,
+                        help="seconds the teacher's lab trains with no students, for its pace alone")
     args = parser.parse_args()
+    if args.train_threads:
+        os.environ["CNN_LAB_TRAIN_THREADS"] = str(args.train_threads)
+    from models.jobs import training_threads
+
+    print(f"worker threads: {training_threads()} of {os.cpu_count()} cores")
     with streamlit_server() as server:
         asyncio.run(class_at_once(server.url, 1, 0, False))   # warm: first imports, model loads
+        report("the teacher trains alone", asyncio.run(teacher_alone(server.url, args.alone)))
         report("one student alone", asyncio.run(class_at_once(server.url, 1, 0, False)))
         report(f"{args.sessions} students at once", asyncio.run(class_at_once(server.url, args.sessions,
                                                                                args.stagger, False)))
