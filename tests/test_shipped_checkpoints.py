@@ -78,7 +78,7 @@ def test_resnet20_checkpoints_with_large_stems(stem, data_available):
 
 
 def test_resnet56_checkpoint_meets_the_course_bar(data_available):
-    """The smallest net shipped above the course's 91 %: ResNet-56, 100 epochs with Cutout and a
+    """The net shipped for the course's 91 % bar: ResNet-56, 100 epochs with Cutout and a
     second, gentler 40-epoch cycle from those weights."""
     from tests.shipped import CHECKPOINTS
 
