@@ -377,3 +377,16 @@ def test_a_continuing_recipe_starts_from_the_finished_run_and_records_both(data_
         train_module._main(["gap-mnist-more", "--start", str(out), "--out", str(tmp_path / "x.pt"), *common])
     with pytest.raises(SystemExit):
         train_module._main(["gap-mnist-more", "--out", str(tmp_path / "x.pt"), *common])
+
+
+def test_each_second_cycle_trains_the_net_of_the_run_it_continues_at_a_tenth_of_its_rate():
+    from models.train import RECIPES
+
+    second_cycles = {name: recipe for name, recipe in RECIPES.items() if recipe.continues}
+    assert {"resnet32-long-cycle2", "resnet44-long-cycle2", "resnet56-long-cutout-cycle2"} <= set(second_cycles)
+    for name, recipe in second_cycles.items():
+        first = RECIPES[recipe.continues]
+        assert not first.continues, name
+        assert (recipe.arch, recipe.arch_kwargs, recipe.dataset) == (first.arch, first.arch_kwargs, first.dataset), name
+        assert recipe.config.lr == pytest.approx(first.config.lr / 10) and recipe.config.epochs == 40, name
+        assert recipe.config.cutout == first.config.cutout and recipe.config.label_smoothing == first.config.label_smoothing
