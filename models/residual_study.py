@@ -1,6 +1,7 @@
 """Plain vs residual nets (He et al. 2016, Figure 6): the shipped training runs of plain-20,
-plain-56, ResNet-20 and ResNet-56, what they show against what He et al. found, and the gradient
-that reaches each layer at initialisation.
+plain-56, ResNet-20 and ResNet-56, what they show against what He et al. found, the gradient
+that reaches each layer at initialisation, and the shipped ResNets trained longer against the
+course's 91 % bar.
 """
 
 from __future__ import annotations
@@ -85,6 +86,57 @@ def load_runs(paths: Mapping[str, str | Path] = RUN_PATHS) -> tuple[dict[str, Ru
                          str(meta.get("command", "")),
                          with_defaults(meta["config"]) if meta.get("config") else {})
     return runs, problems
+
+
+# --- Trained longer: which depth reaches the course's bar ------------------------------------
+
+COURSE_BAR = 0.91   # the course: a correctly built ResNet reaches above 91 % on CIFAR-10
+
+
+@dataclass
+class DeeperRun:
+    depth: int
+    parameters: int
+    epochs: int
+    test_accuracy: float
+    history: list[dict]   # one row per epoch, as in Run
+    recipe: str
+    file: str
+
+    @property
+    def title(self) -> str:
+        return f"ResNet-{self.depth}"
+
+
+def deeper_runs(folder: str | Path | None = None) -> tuple[list[DeeperRun], list[str]]:
+    """The CIFAR-10 ResNets with the 3×3 stem shipped in `folder` (default: checkpoints/; not its
+    subfolders, so not the Figure-6 runs), shallowest first and, at one depth, most accurate first;
+    and messages about the unreadable checkpoints."""
+    found, problems = [], []
+    for path in sorted(Path(folder or CHECKPOINTS).glob("*.pt")):
+        if path.name.endswith(".state.pt"):
+            continue
+        try:
+            payload = checkpoints.read(path)
+        except checkpoints.CheckpointError as error:
+            problems.append(str(error))
+            continue
+        kwargs, meta = payload["arch_kwargs"], payload["metadata"]
+        accuracy = meta.get("test_accuracy")
+        if (payload["arch"] != "cifar-resnet" or not kwargs.get("residual", True) or kwargs.get("stem_kernel", 3) != 3
+                or meta.get("dataset") != "cifar10" or not isinstance(accuracy, (int, float))):
+            continue
+        history = meta.get("history") or []
+        found.append(DeeperRun(int(kwargs.get("depth", 20)), int(meta.get("parameters", 0)),
+                               int(meta.get("epochs", len(history))), float(accuracy), history,
+                               str(meta.get("name", path.stem)), path.name))
+    return sorted(found, key=lambda run: (run.depth, -run.test_accuracy)), problems
+
+
+def shallowest_at_bar(runs: list[DeeperRun], bar: float = COURSE_BAR) -> DeeperRun | None:
+    """The shallowest of `runs` whose test accuracy reaches `bar` (the most accurate of that depth)."""
+    return min((run for run in runs if run.test_accuracy >= bar),
+               key=lambda run: (run.depth, -run.test_accuracy), default=None)
 
 
 # --- What the runs show, against He et al. -----------------------------------------------------

@@ -752,6 +752,56 @@ def test_plain_vs_residual_page_renders_the_shipped_runs(data_available):
                f"1,000 images on {plain(shipped.device)}" in c.value for c in at.caption)
 
 
+def _course_bar_section(at):
+    """The table and the verdict of the plain-vs-residual page's course-bar section."""
+    table = next(d.value for d in at.dataframe if "reaches 91%" in d.value.columns)
+    verdict = next(m.value for m in at.markdown if "the course's 91%" in m.value or "None of the depths" in m.value)
+    return table, verdict
+
+
+def test_plain_vs_residual_states_which_shipped_depth_reaches_the_course_bar():
+    from models.residual_study import deeper_runs, shallowest_at_bar
+
+    at = run("pages/plain_vs_residual.py")
+    runs = deeper_runs()[0]
+    table, verdict = _course_bar_section(at)
+    assert list(table["test accuracy"]) == [f"{r.test_accuracy:.2%}" for r in runs]
+    assert list(table["reaches 91%"]) == ["yes" if r.test_accuracy >= 0.91 else "no" for r in runs]
+    shallowest = shallowest_at_bar(runs)
+    assert shallowest is not None   # the course's bar is met by a shipped net (issue 18)
+    assert f"**{shallowest.title}** is the shallowest that reaches the course's 91%: " \
+           f"**{shallowest.test_accuracy:.2%}**" in verdict
+    resnet20 = max((r for r in runs if r.depth == 20), key=lambda r: r.test_accuracy)
+    assert f"ResNet-20 {resnet20.test_accuracy:.2%}" in verdict    # both figures stated
+    assert "Test accuracy after each epoch" in _chart_titles(at)
+
+
+def test_plain_vs_residual_course_bar_verdict_follows_the_shipped_nets(tmp_path, monkeypatch):
+    import streamlit as st
+
+    from models import residual_study
+    from tests.test_residual_study import save_resnet
+
+    monkeypatch.setattr(residual_study, "CHECKPOINTS", tmp_path)
+    save_resnet(tmp_path / "r20.pt", 0.8889, depth=20)
+    save_resnet(tmp_path / "r32.pt", 0.9005, depth=32)
+    table, verdict = _course_bar_section(run("pages/plain_vs_residual.py"))
+    assert list(table["net"]) == ["ResNet-20", "ResNet-32"] and list(table["reaches 91%"]) == ["no", "no"]
+    assert verdict == ("None of the depths shipped here (20, 32 layers) reaches the course's 91%: the best is "
+                       "ResNet-32 at **90.05%**.")
+    save_resnet(tmp_path / "r44.pt", 0.9120, depth=44)
+    st.cache_data.clear()
+    _, verdict = _course_bar_section(run("pages/plain_vs_residual.py"))
+    assert verdict.startswith("Of the depths shipped here (20, 32, 44 layers), **ResNet-44** is the shallowest that "
+                              "reaches the course's 91%: **91.20%**, with ")
+    assert verdict.endswith("The shallower ones, at their best: ResNet-20 88.89%, ResNet-32 90.05%.")
+    for path in tmp_path.glob("*.pt"):
+        path.unlink()
+    st.cache_data.clear()
+    at = run("pages/plain_vs_residual.py")
+    assert any("No CIFAR-10 ResNet with a 3×3 stem ships" in i.value for i in at.info)
+
+
 def test_plain_vs_residual_trains_one_again_live(data_available):
     at = run("pages/plain_vs_residual.py", pr_net="plain20", pr_epochs=1, pr_images=2_000)
     at.button(key="pr_train").click().run()

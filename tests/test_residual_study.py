@@ -8,8 +8,8 @@ import torch
 
 from models import checkpoints
 from models.residual_study import (
-    HE_ET_AL, NETS, Run, accuracy_tie, compare_with_he_et_al, gradient_norms, gradient_norms_at_init,
-    load_runs,
+    COURSE_BAR, HE_ET_AL, NETS, Run, accuracy_tie, compare_with_he_et_al, deeper_runs, gradient_norms,
+    gradient_norms_at_init, load_runs, shallowest_at_bar,
 )
 from models.resnet import cifar_resnet
 
@@ -136,3 +136,41 @@ def test_a_runs_pace_is_its_last_epoch():
     assert _run("resnet20", 0.3, 0.87, seconds=(50.0,), images=10_000).seconds_per_1000_images == pytest.approx(5.0)
     assert _run("resnet20", 0.3, 0.87, seconds=(None, 1120.0)).seconds_per_1000_images is None
 
+
+
+def save_resnet(path, accuracy, depth=20, name=None, epochs=2, **kwargs):
+    """A CIFAR ResNet checkpoint at `path` with a made-up record (weights untrained)."""
+    net = cifar_resnet(depth, **kwargs)
+    history = [{"epoch": e, "train_loss": 1.0, "train_accuracy": accuracy, "test_accuracy": accuracy}
+               for e in range(1, epochs + 1)]
+    checkpoints.save(path, net, arch="cifar-resnet", arch_kwargs={"depth": depth, **kwargs}, init_state_dict=None,
+                     metadata={"name": name or f"resnet{depth}", "dataset": "cifar10", "test_accuracy": accuracy,
+                               "parameters": sum(p.numel() for p in net.parameters()), "epochs": epochs,
+                               "history": history})
+    return path
+
+
+def test_the_deeper_runs_are_the_3x3_residual_nets_of_the_folder(tmp_path):
+    save_resnet(tmp_path / "b.pt", 0.905, depth=32)
+    save_resnet(tmp_path / "a.pt", 0.917, depth=56, name="resnet56-long", epochs=3)
+    save_resnet(tmp_path / "c.pt", 0.8889, depth=20)
+    save_resnet(tmp_path / "d.pt", 0.870, depth=20, name="resnet20-short")
+    save_resnet(tmp_path / "plain.pt", 0.95, depth=20, residual=False)     # not a residual net
+    save_resnet(tmp_path / "stem.pt", 0.95, depth=20, stem_kernel=7)       # another stem
+    save_resnet(tmp_path / "a.state.pt", 0.95, depth=20)                   # a run's state, not a net
+    (tmp_path / "figure6").mkdir()
+    save_resnet(tmp_path / "figure6" / "resnet56.pt", 0.95, depth=56)      # a subfolder's run
+    (tmp_path / "broken.pt").write_bytes(b"not a checkpoint")
+    runs, problems = deeper_runs(tmp_path)
+    assert [(r.title, r.test_accuracy, r.file) for r in runs] == [
+        ("ResNet-20", 0.8889, "c.pt"), ("ResNet-20", 0.870, "d.pt"), ("ResNet-32", 0.905, "b.pt"),
+        ("ResNet-56", 0.917, "a.pt")]
+    assert len(problems) == 1 and "broken.pt" in problems[0]
+    deepest = runs[-1]
+    assert (deepest.recipe, deepest.epochs, len(deepest.history)) == ("resnet56-long", 3, 3)
+    assert deepest.parameters == sum(p.numel() for p in cifar_resnet(56).parameters())
+    assert shallowest_at_bar(runs) is deepest and COURSE_BAR == 0.91
+    assert shallowest_at_bar(runs, bar=0.90) is runs[2]
+    assert shallowest_at_bar(runs, bar=0.88) is runs[0]        # the more accurate of the two ResNet-20s
+    assert shallowest_at_bar(runs, bar=0.92) is None
+    assert deeper_runs(tmp_path / "figure6")[0][0].depth == 56

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from viz.charts import epoch_curves, layer_norms
+from viz.charts import accuracy_against_bar, epoch_curves, layer_norms
 from viz.feature_maps import map_grid
 
 
@@ -40,6 +40,18 @@ def test_epoch_curves_and_layer_norms_carry_their_numbers():
     assert fig.data[1].line.dash == "dash" and fig.data[0].line.color != fig.data[1].line.color
     norms = layer_norms({"plain": [4.0, 2.0, 1.0]}, "g")
     assert list(norms.data[0].x) == [1, 2, 3] and norms.layout.yaxis.type == "log"
+
+
+def test_accuracy_against_bar_draws_each_run_and_the_bar():
+    series = {"ResNet-20": ([1, 2, 3], [0.80, 0.85, 0.889]), "ResNet-56": ([1, 2], [0.75, 0.917])}
+    fig = accuracy_against_bar(series, 0.91, "the course's 91%", "t")
+    assert [list(t.y) for t in fig.data] == [[0.80, 0.85, 0.889], [0.75, 0.917]]
+    assert fig.data[0].line.color != fig.data[1].line.color
+    [bar] = fig.layout.shapes
+    assert (bar.y0, bar.y1, bar.line.dash) == (0.91, 0.91, "dash")
+    assert list(fig.layout.yaxis.range) == [pytest.approx(0.73), 1.0]       # 2 points under the lowest
+    early = accuracy_against_bar({"a": ([1, 2], [0.10, 0.92])}, 0.91, "bar", "t")
+    assert list(early.layout.yaxis.range) == [pytest.approx(0.66), 1.0]     # no lower than 25 under the bar
 
 
 def test_picture_row_shows_pictures_and_heatmaps_side_by_side():

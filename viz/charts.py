@@ -114,6 +114,22 @@ def epoch_curves(series: dict[str, tuple[Sequence[float], Sequence[float]]], tit
     return fig
 
 
+def accuracy_against_bar(series: dict[str, tuple[Sequence[float], Sequence[float]]], bar: float, bar_name: str,
+                         title: str, height: int = 340) -> go.Figure:
+    """Test accuracy after each epoch, one line per named (epochs, accuracies) series, with a dashed
+    line at `bar`. The axis starts a little below the lowest accuracy, but no lower than 25 points
+    under the bar: the early epochs matter less here than where the curves end against it."""
+    colours = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#17becf")
+    fig = go.Figure([epoch_line(name, x, y, colours[i % len(colours)], percent=True, mode="lines")
+                     for i, (name, (x, y)) in enumerate(series.items())])
+    fig.add_hline(y=bar, line=dict(color=HIGHLIGHT, dash="dash"), annotation_text=bar_name,
+                  annotation_position="bottom right")
+    frame(fig, title, height, xaxis_title="epoch", yaxis_title="test accuracy", legend_row=True)
+    lowest = min([min(y) for _, y in series.values() if len(y)] + [bar])
+    fig.update_yaxes(tickformat=".0%", range=[max(0.0, lowest - 0.02, bar - 0.25), 1.0])
+    return fig
+
+
 def layer_norms(series: dict[str, Sequence[float]], title: str, height: int = 320) -> go.Figure:
     """Per-layer gradient norms (log scale), layer 1 = the one nearest the input."""
     fig = go.Figure([go.Scatter(x=list(range(1, len(values) + 1)), y=list(values), name=name, mode="lines+markers",
