@@ -77,13 +77,17 @@ def test_resnet20_checkpoints_with_large_stems(stem, data_available):
     assert not torch.equal(model.stem.weight, initial.stem.weight)
 
 
-# The nets shipped for the course's 91 % bar: each a deeper ResNet, 100 epochs with Cutout and
-# a second, gentler 40-epoch cycle from those weights. (file stem, depth, first run's recipe)
-COURSE_BAR_NETS = [("resnet56_long_cutout_cycle2", 56, "resnet56-long-cutout")]
+# The deeper ResNets shipped for the course's 91 % bar, each 100 epochs with Cutout and a second,
+# gentler 40-epoch cycle from those weights: (file stem, depth, first run's recipe, reaches 91 %).
+# The README and the Plain-vs-residual page state which of them reaches the bar.
+COURSE_BAR_NETS = [
+    ("resnet32_long_cycle2", 32, "resnet32-long", False),
+    ("resnet56_long_cutout_cycle2", 56, "resnet56-long-cutout", True),
+]
 
 
-@pytest.mark.parametrize("stem, depth, first", COURSE_BAR_NETS, ids=[n[0] for n in COURSE_BAR_NETS])
-def test_the_nets_shipped_for_the_course_bar_meet_it(stem, depth, first, data_available):
+@pytest.mark.parametrize("stem, depth, first, reaches_bar", COURSE_BAR_NETS, ids=[n[0] for n in COURSE_BAR_NETS])
+def test_the_nets_shipped_for_the_course_bar(stem, depth, first, reaches_bar, data_available):
     from tests.shipped import CHECKPOINTS
 
     model, meta = _load_or_fail(CHECKPOINTS / f"{stem}_cifar10.pt")
@@ -93,4 +97,4 @@ def test_the_nets_shipped_for_the_course_bar_meet_it(stem, depth, first, data_av
     assert sum(isinstance(m, torch.nn.Conv2d) for m in model.modules()) == depth - 1 and model.layer1[0].residual
     accuracy = evaluate(model, data.load("cifar10", train=False), batch_size=500)
     assert accuracy == pytest.approx(meta["test_accuracy"], abs=0.0015)
-    assert accuracy >= 0.91
+    assert (accuracy >= 0.91) is reaches_bar

@@ -123,7 +123,7 @@ def accuracy_against_bar(series: dict[str, tuple[Sequence[float], Sequence[float
     fig = go.Figure([epoch_line(name, x, y, colours[i % len(colours)], percent=True, mode="lines")
                      for i, (name, (x, y)) in enumerate(series.items())])
     fig.add_hline(y=bar, line=dict(color=HIGHLIGHT, dash="dash"), annotation_text=bar_name,
-                  annotation_position="bottom right")
+                  annotation_position="top left")
     frame(fig, title, height, xaxis_title="epoch", yaxis_title="test accuracy", legend_row=True)
     lowest = min([min(y) for _, y in series.values() if len(y)] + [bar])
     fig.update_yaxes(tickformat=".0%", range=[max(0.0, lowest - 0.02, bar - 0.25), 1.0])
