@@ -133,10 +133,18 @@ def deeper_runs(folder: str | Path | None = None) -> tuple[list[DeeperRun], list
     return sorted(found, key=lambda run: (run.depth, -run.test_accuracy)), problems
 
 
+def best_at_each_depth(runs: list[DeeperRun]) -> list[DeeperRun]:
+    """The most accurate of `runs` at each depth, shallowest first."""
+    best: dict[int, DeeperRun] = {}
+    for run in runs:
+        if run.depth not in best or run.test_accuracy > best[run.depth].test_accuracy:
+            best[run.depth] = run
+    return [best[depth] for depth in sorted(best)]
+
+
 def shallowest_at_bar(runs: list[DeeperRun], bar: float = COURSE_BAR) -> DeeperRun | None:
     """The shallowest of `runs` whose test accuracy reaches `bar` (the most accurate of that depth)."""
-    return min((run for run in runs if run.test_accuracy >= bar),
-               key=lambda run: (run.depth, -run.test_accuracy), default=None)
+    return next((run for run in best_at_each_depth(runs) if run.test_accuracy >= bar), None)
 
 
 # --- What the runs show, against He et al. -----------------------------------------------------

@@ -8,7 +8,7 @@ import streamlit as st
 from models import data
 from models.residual_study import (
     COURSE_BAR, HE_ET_AL, LOSS_TIE, NETS, HE_ET_AL_STEPS, TEST_IMAGES, TITLES, accuracy_tie, compare_with_he_et_al,
-    deeper_runs, gradient_norms_at_init, load_runs, shallowest_at_bar, train_again,
+    best_at_each_depth, deeper_runs, gradient_norms_at_init, load_runs, shallowest_at_bar, train_again,
 )
 from models.train import RECIPES, default_device
 from ui import jobs
@@ -152,19 +152,18 @@ else:
         f"reaches {COURSE_BAR:.0%}": "yes" if run.test_accuracy >= COURSE_BAR else "no",
         "recipe": run.recipe, "file": run.file,
     } for run in deeper]), hide_index=True, width="stretch")
-    depths = sorted({run.depth for run in deeper})
+    best_of_each = best_at_each_depth(deeper)
     shallowest = shallowest_at_bar(deeper)
-    best_of = {depth: max((r for r in deeper if r.depth == depth), key=lambda r: r.test_accuracy) for depth in depths}
-    shipped_depths = ", ".join(str(d) for d in depths)
+    shipped_depths = ", ".join(str(run.depth) for run in best_of_each)
     if shallowest is None:
-        best = max(deeper, key=lambda r: r.test_accuracy)
+        best = max(best_of_each, key=lambda r: r.test_accuracy)
         verdict = (f"None of the depths shipped here ({shipped_depths} layers) reaches the course's {COURSE_BAR:.0%}: "
                    f"the best is {best.title} at **{best.test_accuracy:.2%}**.")
     else:
         verdict = (f"Of the depths shipped here ({shipped_depths} layers), **{shallowest.title}** is the shallowest "
                    f"that reaches the course's {COURSE_BAR:.0%}: **{shallowest.test_accuracy:.2%}**, with "
                    f"{shallowest.parameters:,} parameters.")
-        below = [best_of[d] for d in depths if d < shallowest.depth]
+        below = [run for run in best_of_each if run.depth < shallowest.depth]
         if below:
             verdict += " The shallower ones, at their best: " + ", ".join(
                 f"{r.title} {r.test_accuracy:.2%}" for r in below) + "."

@@ -8,8 +8,8 @@ import torch
 
 from models import checkpoints
 from models.residual_study import (
-    COURSE_BAR, HE_ET_AL, NETS, Run, accuracy_tie, compare_with_he_et_al, deeper_runs, gradient_norms,
-    gradient_norms_at_init, load_runs, shallowest_at_bar,
+    COURSE_BAR, HE_ET_AL, NETS, Run, accuracy_tie, best_at_each_depth, compare_with_he_et_al, deeper_runs,
+    gradient_norms, gradient_norms_at_init, load_runs, shallowest_at_bar,
 )
 from models.resnet import cifar_resnet
 
@@ -169,6 +169,7 @@ def test_the_deeper_runs_are_the_3x3_residual_nets_of_the_folder(tmp_path):
     deepest = runs[-1]
     assert (deepest.recipe, deepest.epochs, len(deepest.history)) == ("resnet56-long", 3, 3)
     assert deepest.parameters == sum(p.numel() for p in cifar_resnet(56).parameters())
+    assert best_at_each_depth(runs) == [runs[0], runs[2], deepest]
     assert shallowest_at_bar(runs) is deepest and COURSE_BAR == 0.91
     assert shallowest_at_bar(runs, bar=0.90) is runs[2]
     assert shallowest_at_bar(runs, bar=0.88) is runs[0]        # the more accurate of the two ResNet-20s
