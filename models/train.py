@@ -615,7 +615,7 @@ def _main(argv: list[str] | None = None) -> None:
                         help="the run's state file, written after every epoch (default: OUT with .state.pt)")
     parser.add_argument("--compile", action="store_true",
                         help="run the training steps through torch.compile after half a minute of compiling: in "
-                             "float32 1.1-1.3x faster per ResNet step on an AVX-512 CPU, 0.94x on an AVX2 one; "
+                             "float32 1.1-1.3x faster per ResNet step on an AVX-512 CPU, 0.96x on an AVX2 one; "
                              "measure yours first (bench/train_speed.py --compile)")
     parser.add_argument("--start", default=None,
                         help="for a recipe that continues another: that recipe's finished checkpoint")
