@@ -22,5 +22,5 @@ page = st.navigation({
     section: [st.Page(p.file, title=p.title, icon=p.icon, url_path=p.url_path or None, default=not p.url_path)
               for p in pages]
     for section, pages in SECTIONS.items()
-})
+}, expanded=True)   # every page in view: folded, the sidebar would hide the last seven behind "View more"
 frame(page.url_path, page.run)

@@ -5,6 +5,7 @@ Works for the GAP net, the CIFAR ResNets and any net built from a lab spec."""
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -59,6 +60,30 @@ def channel_mixes(model: nn.Module) -> list[ConvLayer]:
 
 def norm_layers(model: nn.Module) -> list[str]:
     return [name for name, m in model.named_modules() if isinstance(m, NORMS)]
+
+
+def batch_norms(model: nn.Module) -> list[str]:
+    """The 2-D batch norms: the layers whose train and eval modes differ by whose statistics they use."""
+    return [name for name, m in model.named_modules() if isinstance(m, nn.BatchNorm2d)]
+
+
+def batch_norms_in_train_mode(model: nn.Module) -> nn.Module:
+    """A copy of `model` in eval mode but for its batch norms, which normalise with the statistics
+    of the batch they receive, as in training; dropout stays off, so only batch norm's mode differs."""
+    probe = copy.deepcopy(model).eval()
+    for m in probe.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.train()
+    return probe
+
+
+def with_running_means_shifted(model: nn.Module, shift: float) -> nn.Module:
+    """A copy of `model` in eval mode whose batch norms' running means are all `shift` higher."""
+    spoiled = copy.deepcopy(model).eval()
+    for m in spoiled.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean += shift
+    return spoiled
 
 
 def module(model: nn.Module, name: str) -> nn.Module:

@@ -215,6 +215,7 @@ class Stage:
     params: int
     macs: int
     spatial_widths: tuple[int, ...]   # output channels of its k×k (k > 1) convolutions
+    spatial_side: int | None = None   # the grid side its last k×k convolution works at (None: it has none)
 
 
 @dataclass(frozen=True)
@@ -291,6 +292,7 @@ def _report(key: str) -> NetReport:
 
     # Leaves in registration order (forward order for these nets), cut into the stages.
     leaves = [(name, m) for name, m in net.named_modules() if next(m.children(), None) is None]
+    side_of = {f.name: f.out_shape[1] for f in fields if len(f.out_shape) == 3}
     stages, start = [], 0
     for (name, label), end_field in zip(info.stages + (("head", "head: pooling + classifier"),),
                                         list(ends.values()) + [None]):
@@ -308,6 +310,8 @@ def _report(key: str) -> NetReport:
             macs=sum(flops.get(leaf, 0) for leaf, _ in group) // 2,
             spatial_widths=tuple(dict.fromkeys(m.out_channels for m in modules_
                                                if isinstance(m, nn.Conv2d) and m.kernel_size[0] > 1)),
+            spatial_side=next((side_of.get(leaf) for leaf, m in reversed(group)
+                               if isinstance(m, nn.Conv2d) and m.kernel_size[0] > 1), None),
         ))
     conv = next(m for m in net.modules() if isinstance(m, nn.Conv2d))
     conv_field = next(f for f in fields if f.kind == "Conv2d")
@@ -349,11 +353,12 @@ def reports() -> tuple[NetReport, ...]:
 
 
 def grid_channels(net: NetReport, sides=(56, 28, 14, 7)) -> dict[int, Stage | None]:
-    """The last stage whose output grid has each side: where "four blocks from 56×56" shows."""
+    """The last stage whose k×k convolutions work at each grid side: where "four blocks from
+    56×56" shows. (A stage that ends in a pooling hands on a smaller grid than it works at.)"""
     found: dict[int, Stage | None] = dict.fromkeys(sides)
     for stage in net.stages:
-        if len(stage.out_shape) == 3 and stage.out_shape[1] in found:
-            found[stage.out_shape[1]] = stage
+        if stage.spatial_side in found:
+            found[stage.spatial_side] = stage
     return found
 
 

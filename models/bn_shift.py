@@ -166,7 +166,7 @@ def train_twins(
                     loss.backward()
                     optimizers[name].step()
             if report is not None:
-                report(step=step, fraction=step / steps if steps else 1.0)
+                report(step=step, steps=steps, fraction=step / steps if steps else 1.0)
     finally:
         for recorder in recorders.values():
             recorder.remove()

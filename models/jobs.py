@@ -23,6 +23,8 @@ from typing import Any
 QUEUED, RUNNING, DONE, STOPPED, FAILED = "queued", "running", "done", "stopped", "failed"
 FINISHED = (DONE, STOPPED, FAILED)
 GRACE_SECONDS = 180.0    # how long a job outlives the last connected session of its owner
+KEEP_RESULTS_SECONDS = 3600.0   # how long a finished job's result waits for an owner who has gone
+LOG_ENTRIES = 1000       # the worker's record keeps the latest runs
 _LIVENESS_EVERY = 1.0    # seconds between two looks at whether the owner is still connected
 
 
@@ -51,8 +53,12 @@ class Job:
 
     def abandoned(self) -> bool:
         """True once no session of the owner has been connected for `grace` seconds."""
+        return self.away_for() > self.grace
+
+    def away_for(self) -> float:
+        """Seconds since the owner's last session went away (0 while one is connected)."""
         if self.owner_connected is None:
-            return False
+            return 0.0
         now = time.monotonic()
         if now - self._looked_at >= _LIVENESS_EVERY:
             self._looked_at = now
@@ -60,7 +66,7 @@ class Job:
                 self._away_since = None
             elif self._away_since is None:
                 self._away_since = now
-        return self._away_since is not None and now - self._away_since > self.grace
+        return 0.0 if self._away_since is None else now - self._away_since
 
     def snapshot(self) -> dict:
         """A copy that a page can show without racing the worker."""
@@ -95,7 +101,8 @@ class Worker:
         self._ids = itertools.count(1)
         self._lock = threading.Condition()
         self.running: Job | None = None
-        self.log: list[tuple[int, float, float]] = []   # (job id, started, finished): the record of who ran when
+        # (job id, started, finished): the record of who ran when
+        self.log: deque[tuple[int, float, float]] = deque(maxlen=LOG_ENTRIES)
         self._thread = threading.Thread(target=self._loop, name="cnn-lab-worker", daemon=True)
         self._thread.start()
 
@@ -105,6 +112,7 @@ class Worker:
         """Queue `function`. A new job in a slot replaces the owner's finished one there (its result
         is let go); a running or queued one there is stopped first."""
         with self._lock:
+            self._let_go_of_left_results_locked()
             if slot:
                 for earlier in [j for j in self._jobs.values() if j.owner == owner and j.slot == slot]:
                     self._stop_locked(earlier)
@@ -136,6 +144,11 @@ class Worker:
             job = self._jobs.get(job_id)
             if job is not None:
                 self._stop_locked(job)
+
+    def _let_go_of_left_results_locked(self) -> None:
+        """Finished jobs whose owner has been gone for KEEP_RESULTS_SECONDS: nobody will look at them."""
+        for job in [j for j in self._jobs.values() if j.status in FINISHED and j.away_for() > KEEP_RESULTS_SECONDS]:
+            del self._jobs[job.id]
 
     def _stop_locked(self, job: Job) -> None:
         if job.status in FINISHED:

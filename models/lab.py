@@ -60,7 +60,7 @@ def training_job(spec: list[dict], dataset: str, input_shape: tuple[int, ...], c
             else:
                 step_losses.append((p.step, p.loss))
             ctx.report(fraction=p.step / p.total_steps, epoch=p.epoch, loss=p.loss, history=list(history),
-                       step_losses=list(step_losses), steps_per_epoch=steps_per_epoch)
+                       step_losses=list(step_losses), steps_per_epoch=steps_per_epoch, epochs=config.epochs)
 
         result = train(net, train_set, test_set, config, on_progress=progress, stop=ctx.stop)
         return {"net": net.cpu(), "initial": initial, "result": result, "spec": spec, "dataset": dataset,

@@ -7,7 +7,6 @@ course's 91 % bar.
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from torch.nn import functional as F
 
 from models import checkpoints
 from models.resnet import cifar_resnet
-from models.train import with_defaults
+from models.train import accuracy_tie, with_defaults
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
 STUDY_DIR = CHECKPOINTS / "plain_vs_residual"
@@ -159,13 +158,6 @@ HE_ET_AL = [
     ("resnet56", "resnet20", ("better",)),                  # depth with skips
 ]
 LOSS_TIE = 0.02   # a margin we chose: training losses within 2 % of their mean are "about the same"
-
-
-def accuracy_tie(accuracy: float, images: int = TEST_IMAGES) -> float:
-    """Two test accuracies closer than this are "about the same": twice the standard error of an
-    accuracy near `accuracy` measured on `images` test images (0.7 points at 85 % on 10,000), the
-    test set's sampling noise."""
-    return 2 * math.sqrt(accuracy * (1 - accuracy) / images)
 
 
 @dataclass

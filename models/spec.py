@@ -49,10 +49,12 @@ class Limits:
     padding: int = 16
     parameters: int = 3_000_000
     activation_mb: float = 64.0       # float32 outputs of all layers, for one image
+    training_mb: float = 4096.0       # one training step at the chosen batch size (training_memory_mb)
 
     def scaled(self, factor: float) -> Limits:
         return replace(self, channels=int(self.channels * factor), parameters=int(self.parameters * factor),
-                       activation_mb=self.activation_mb * factor, layers=int(self.layers * factor))
+                       activation_mb=self.activation_mb * factor, layers=int(self.layers * factor),
+                       training_mb=self.training_mb * factor)
 
 
 def limits() -> Limits:
@@ -139,7 +141,7 @@ def check(spec: list[dict], input_shape: tuple[int, int, int], budget: Limits | 
         except (ConvSettingError, ValueError, KeyError, TypeError, OverflowError) as error:
             problems.append(Problem(index, _explain(kind, error)))
             return problems   # later shapes are unknown
-        activations += _features(shape) * (3 if kind == "residual" else 1)
+        activations += _stored_features(layer, shape)
         if parameters > budget.parameters:
             return problems + [Problem(index, f"the net reaches {parameters:,} parameters here; this classroom "
                                               f"allows up to {budget.parameters:,}")]
@@ -158,6 +160,32 @@ def check(spec: list[dict], input_shape: tuple[int, int, int], budget: Limits | 
         problems.append(Problem(len(spec) - 1, f"the net ends with {shape[0]} outputs but there are "
                                                f"{MAX_CLASSES} classes"))
     return problems
+
+
+def training_memory_mb(spec: list[dict], input_shape: tuple[int, int, int], batch_size: int) -> float:
+    """About what one training step of a valid `spec` holds: every layer's float32 output and its
+    gradient, for the whole batch. Measured peaks (bench/lab_memory.py) are 0.5-1.4x this."""
+    shape, features = tuple(input_shape), 0
+    for layer in spec:
+        shape = _output_shape(layer, shape)
+        features += _stored_features(layer, shape)
+    return 2 * features * batch_size * 4 / 2**20
+
+
+def training_problem(spec: list[dict], input_shape: tuple[int, int, int], batch_size: int,
+                     budget: Limits | None = None) -> str | None:
+    """Why a valid `spec` cannot be trained at `batch_size` in this classroom, or None."""
+    budget = budget or limits()
+    needed = training_memory_mb(spec, input_shape, batch_size)
+    if needed <= budget.training_mb:
+        return None
+    return (f"a training step of this net at batch size {batch_size} needs about {needed:,.0f} MB; this classroom "
+            f"allows up to {budget.training_mb:,.0f} MB. Choose a smaller batch or narrower layers")
+
+
+def _stored_features(layer: dict, shape: tuple) -> int:
+    """The outputs a layer keeps for the backward pass (a residual block: its two convs and the sum)."""
+    return _features(shape) * (3 if layer["type"] == "residual" else 1)
 
 
 def _check_settings(layer: dict, budget: Limits) -> None:
@@ -330,11 +358,17 @@ def from_json(text: str | bytes) -> list[dict]:
         document = json.loads(text)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise SpecError(f"this file is not JSON ({error})") from None
+    except RecursionError:
+        raise SpecError("this file nests its JSON deeper than a net spec ever does") from None
     if not isinstance(document, dict) or document.get("format") != "cnn-lab-spec/1":
         raise SpecError("this JSON is not a CNN Lab net spec (no 'cnn-lab-spec/1' format marker)")
     layers = document.get("layers")
     if not isinstance(layers, list) or not all(isinstance(layer, dict) for layer in layers):
         raise SpecError("'layers' must be a list of layer objects")
+    for number, layer in enumerate(layers, 1):
+        for name, value in layer.items():
+            if not isinstance(value, (str, int, float, bool, type(None))):
+                raise SpecError(f"layer {number}'s {str(name)[:40]!r} must be a word or a number")
     return layers
 
 

@@ -6,8 +6,9 @@ import torch
 from models import knobs
 from models.gap_mnist import ACTIVATIONS
 from ui import catalogue
-from ui.knob_runs import live, shipped, shipped_caption
+from ui.knob_runs import best_and_worst, live, shipped, shipped_caption
 from ui.projector import teaching
+from ui.text import plain
 from viz.kernels import tile_grid
 from viz.knobs import accuracy_bars, function_panels
 
@@ -58,11 +59,8 @@ def show_sweep(result: dict, where: str) -> None:
     st.plotly_chart(accuracy_bars(labels, accuracies, f"Test accuracy after {result['epochs']} epoch(s) on "
                                                       f"{result['train_images']:,} images ({where})",
                                   highlight=[knobs.ACTIVATION_TITLES["none"]]), width="stretch")
-    done = [run for run in runs if run["test_accuracy"] is not None]
-    if len(done) > 1:
-        best, worst = max(done, key=lambda r: r["test_accuracy"]), min(done, key=lambda r: r["test_accuracy"])
-        st.markdown(f"In these runs **{best['label']}** did best ({best['test_accuracy']:.1%}) and **{worst['label']}** "
-                    f"worst ({worst['test_accuracy']:.1%}).")
+    if ranking := best_and_worst(runs, lambda run: run["label"], result["test_images"]):
+        st.markdown(f"In these runs {ranking}.")
     linear = next((run for run in runs if run.get("linear")), None)
     relu = next((run for run in runs if run.get("activation") == "relu"), None)
     if linear is None:
@@ -94,7 +92,7 @@ if stored:
                                        "images."))
 model, metadata = catalogue.require("mnist")
 if metadata.get("test_accuracy"):
-    st.caption(f"For scale: the MNIST model chosen in the sidebar ({metadata.get('name', 'a trained net')}, "
+    st.caption(f"For scale: the MNIST model chosen in the sidebar ({plain(metadata.get('name', 'a trained net'), 60)}, "
                f"{metadata.get('epochs', '?')} epochs) reaches {metadata['test_accuracy']:.2%} on the test set.")
 train_images, test_images = knobs.LIVE_SIZES["activations"]
 epochs = st.select_slider("Live run: epochs", [1, 2], 1, key="ac_epochs")

@@ -131,15 +131,15 @@ if net.dataset == "ImageNet":
     if all(grids.values()):
         outs = [grids[s].out_shape[0] for s in grids]
         inner = [grids[s].spatial_widths[0] for s in grids]
-        text = (f"Its stages end at 56×56, 28×28, 14×14 and 7×7 with {' → '.join(map(str, outs))} channels")
+        text = (f"Its stages work at 56×56, 28×28, 14×14 and 7×7 and end with {' → '.join(map(str, outs))} channels")
         if inner != outs:
             text += (f"; the 3×3 convolutions inside work at {' → '.join(map(str, inner))} and 1×1 convolutions "
                      f"widen each output {outs[0] // inner[0]}×")
         words.markdown(text + ".")
     else:
-        sides = [s.out_shape[1] for s in net.stages if len(s.out_shape) == 3]
-        words.markdown(f"It never has the four grids 56, 28, 14, 7: its stage outputs are "
-                    f"{', '.join(f'{n}×{n}' for n in sides)}.")
+        sides = dict.fromkeys(s.spatial_side for s in net.stages if s.spatial_side is not None)
+        words.markdown(f"Its convolutions do not work at all four grids 56, 28, 14, 7: its stages' last k×k "
+                       f"convolutions work at {', '.join(f'{n}×{n}' for n in sides)}.")
 
 heaviest = max(net.stages, key=lambda s: s.params)
 busiest = max(net.stages, key=lambda s: s.macs)
@@ -150,7 +150,8 @@ words.markdown(
        "the output at few." if heaviest is not busiest else ".")
 )
 
-st.markdown("**Four blocks, 64 → 512, from 56×56** — the channels at the end of each grid size:")
+st.markdown("**Four blocks, 64 → 512, from 56×56** — the channels of the last stage whose convolutions work at "
+            "each grid size (a stage that ends in a pooling hands on a grid half as wide):")
 table([{
     "net": r.label, "first conv": f"{r.first_conv.kernel}×{r.first_conv.kernel}/{r.first_conv.stride}, "
                                   f"{r.first_conv.kernels} kernels",
@@ -271,10 +272,13 @@ if len(missing) < len(STEMS):
                "one scale per layer. Look for edges at many angles, colour blobs and fine stripes: trained "
                "first layers learn them, untrained ones are noise.")
 for name, weights in missing:
-    st.info(
-        f"**{name.split(':')[0]}**: the trained ImageNet weights are not on this computer, so its first-layer "
-        "kernels cannot be shown here. Your teacher can add them: on a computer with internet, run "
-        f"`python -c \"import torchvision; torchvision.models.{imagenet.BUILDERS[weights]}(weights='IMAGENET1K_V1')\"` "
-        f"once; it saves a file called `{imagenet.weights_path(weights).name}`. Copy that file into "
-        f"`{imagenet.weights_path(weights).parent}` on this computer and reload the page."
-    )
+    st.info(f"**{name.split(':')[0]}**: the trained ImageNet weights are not on this computer, so its first-layer "
+            "kernels cannot be shown here.")
+if missing:
+    with st.expander("For the teacher: adding the ImageNet weights"):
+        for name, weights in missing:
+            st.markdown(
+                f"**{name.split(':')[0]}**: on a computer with internet, run `python -c \"import torchvision; "
+                f"torchvision.models.{imagenet.BUILDERS[weights]}(weights='IMAGENET1K_V1')\"` once; it saves a file "
+                f"called `{imagenet.weights_path(weights).name}`. Copy that file into "
+                f"`{imagenet.weights_path(weights).parent}` on this computer and reload the page.")

@@ -1,5 +1,3 @@
-import copy
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -41,8 +39,8 @@ steps = controls[1].select_slider("Steps", step_options, 500 if on_gpu else 300,
 lr = controls[2].select_slider("Learning rate (SGD)", [0.005, 0.01, 0.02, 0.05, 0.1, 0.2], 0.02, key="bn_lr")
 record_every = controls[3].select_slider("Record every … steps", [5, 10, 20, 50], 20, key="bn_record")
 st.caption(("No GPU here: runs are kept short (a few hundred steps). " if not on_gpu else "")
-           + "At 0.02 both GAP twins learn; raise the rate to 0.05 and, in our runs, the net without BN stalls "
-           "while the net with BN still learns.")
+           + "Try 0.02, then raise the rate to 0.05 or more: does the net without BN still keep up with "
+           "its twin? The summary under the curves says what each run showed.")
 
 
 def twin_run(kind, steps, lr, record_every):
@@ -118,13 +116,12 @@ jobs.train_button("bn", "Train both nets", f"BN twins: {kind}, {steps} steps",
                   lambda: twin_run(kind, steps, lr, record_every), needs=["mnist"])
 if jobs.find("bn") is None:
     st.info("Press **Train both nets** to start.")
-jobs.follow("bn", show_history, lambda p: f"step {p.get('step', 0)} of {steps}")
+jobs.follow("bn", show_history, lambda p: f"step {p.get('step', 0)} of {p.get('steps', '…')}")
 
 # --- Train mode vs eval mode ---------------------------------------------------------------------
 st.subheader("Train mode and eval mode")
 model, metadata = catalogue.require("mnist")
-norms = [name for name in anatomy.norm_layers(model)
-         if isinstance(anatomy.module(model, name), torch.nn.BatchNorm2d)]
+norms = anatomy.batch_norms(model)
 if not norms:
     st.info("The chosen MNIST net has no batch norm layer, so it has no train and eval mode to compare. "
             "Choose the course's GAP net in the sidebar.")
@@ -139,6 +136,10 @@ def train_and_eval_mode() -> None:
     image_mean, image_std = seen.mean((1, 2)), seen.std((1, 2), unbiased=False)
     running_mean, running_std = first.running_mean, (first.running_var + first.eps).sqrt()
     channel = int((image_mean - running_mean).abs().argmax())
+    label = int(sample.labels[0])
+    with torch.no_grad():
+        eval_confidence = torch.softmax(class_scores(model, single), 1)[0, label]
+        train_confidence = torch.softmax(class_scores(anatomy.batch_norms_in_train_mode(model), single), 1)[0, label]
     st.markdown(
         "In training, BN normalises each channel with the mean and variance of the *current batch*, taken over "
         "every image of the batch and every pixel (N×H×W values per channel); in evaluation it uses running "
@@ -148,27 +149,21 @@ def train_and_eval_mode() -> None:
         f"For this digit, channel {channel} there has mean {image_mean[channel]:.2f} and spread "
         f"{image_std[channel]:.2f} over its pixels, where the running averages say {running_mean[channel]:.2f} "
         f"and {running_std[channel]:.2f}. Every layer after it receives values on another scale than it "
-        "learned, and the answer changes; with wrong running averages, eval mode fails instead.")
-    with torch.no_grad():
-        eval_scores = torch.softmax(class_scores(probe.eval(), single), 1)[0]
-        train_scores = torch.softmax(class_scores(probe.train(), single), 1)[0]   # a copy: shared stats untouched
-    probe.eval()
+        f"learned: the net's confidence in the right class goes from {eval_confidence:.1%} in eval mode to "
+        f"{train_confidence:.1%} with its batch norms in train mode (dropout off in both). With wrong running "
+        "averages, eval mode is what suffers instead:")
     shift = st.slider("Spoil the running means: add this to every BN layer's running mean", 0.0, 3.0, 1.0, 0.25,
                       key="bn_spoil")
-    spoiled = copy.deepcopy(model)
-    for module in spoiled.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.running_mean += shift
-    label = int(sample.labels[0])
+    spoiled = anatomy.with_running_means_shifted(model, shift)
     columns = st.columns(3)
-    columns[0].metric("One image, eval mode: confidence in the right class", f"{eval_scores[label]:.1%}")
-    columns[1].metric("The same image alone in train mode", f"{train_scores[label]:.1%}")
+    columns[0].metric("One image, eval mode: confidence in the right class", f"{eval_confidence:.1%}")
+    columns[1].metric("The same image alone, batch norms in train mode", f"{train_confidence:.1%}")
     spoiled_accuracy, accuracy = evaluate(spoiled, sample), evaluate(model, sample)
-    columns[2].metric(f"Accuracy on 1,000 test images with running means + {shift:g}", f"{spoiled_accuracy:.1%}",
-                      delta=f"{spoiled_accuracy - accuracy:+.1%}")
+    columns[2].metric(f"Accuracy, running means + {shift:g}", f"{spoiled_accuracy:.1%}",
+                      delta=f"{100 * (spoiled_accuracy - accuracy):+.1f} points",
+                      help=f"On the first 1,000 test images; {accuracy:.1%} with the running means as trained.")
 
 
-probe = copy.deepcopy(model)
 single = data.normalise(sample.images[:1], sample.mean, sample.std)
 if norms:
     train_and_eval_mode()

@@ -18,6 +18,7 @@ from models.convolution import (
 )
 from models.inputs import net_input
 from ui import catalogue
+from ui.controls import range_slider
 from ui.inputs import input_sources, pick_image
 from ui.links import carried_table, carry_table
 from ui.projector import teaching
@@ -78,8 +79,8 @@ with settings_col:
     dilation = st.slider("Dilation D (gaps inside the kernel)", 1, 3, 1, key="cv_dilation")
 
 start = (image.shape[0] - crop) // 2
-image = image[start : start + crop, start : start + crop]
-pixels = torch.from_numpy(image).double()[None] / 255   # (1, N, N), values 0..1
+shown_input = image[start : start + crop, start : start + crop]   # the net below still sees the whole image
+pixels = torch.from_numpy(shown_input).double()[None] / 255       # (1, N, N), values 0..1
 k = kernel.shape[-1]
 size = crop
 try:
@@ -91,7 +92,7 @@ torch_size = F.conv2d(pixels[None], kernel[None, None], stride=stride, padding=p
                       dilation=dilation).shape[-1]
 st.markdown(
     f"Output side = ⌊(N + 2P − D·(F − 1) − 1) / S⌋ + 1 = ⌊({size} + 2·{padding} − {dilation}·({k} − 1) − 1) "
-    f"/ {stride}⌋ + 1 = **{out_size}**  ·  `F.conv2d` gives **{torch_size}** "
+    f"/ {stride}⌋ + 1 = **{out_size}**; `F.conv2d` gives **{torch_size}** "
     + ("✓" if torch_size == out_size else "✗")
 )
 never_seen = unseen_pixels(size, k, stride, padding, dilation)
@@ -106,14 +107,14 @@ output = convolve(pixels, kernel[None, None], torch.tensor([bias], dtype=torch.f
                   stride, padding, dilation)[0]
 positions = out_size * out_size
 strongest = int(output.abs().argmax()) + 1   # start where the kernel responds most
-step = st.slider("Position of the window (steps, row by row)", 1, positions, strongest,
-                 key=f"cv_step_{out_size}_{kernel_name}")
+step = range_slider("Position of the window (steps, row by row)", 1, positions, strongest,
+                    key=f"cv_step_{out_size}_{kernel_name}")
 row, col = divmod(step - 1, out_size)
 current = window(pixels, kernel[None], bias, row, col, stride, padding, dilation)
 top, left = row * stride - padding, col * stride - padding
 span = dilation * (k - 1)
 cells = st.columns([1.2, 1, 1, 1, 1.3])
-cells[0].plotly_chart(image_with_patch(image, (top, left, top + span, left + span), "Input", height=260),
+cells[0].plotly_chart(image_with_patch(shown_input, (top, left, top + span, left + span), "Input", height=260),
                       width="stretch")
 cells[1].plotly_chart(number_grid(current.patch[0].numpy(), "pixels under it"), width="stretch")
 cells[2].plotly_chart(number_grid(kernel.numpy(), "× kernel"), width="stretch")
@@ -178,8 +179,8 @@ def show_channel_mix(mix: anatomy.ConvLayer) -> None:
     left, right = st.columns([1, 2], gap="large")
     with left:
         out_channel = st.selectbox("Output channel", range(mix.out_channels), key="cv_mix_channel")
-        row = st.slider("Pixel row", 0, rows - 1, min(6, rows - 1), key="cv_mix_row")
-        col = st.slider("Pixel column", 0, cols - 1, min(6, cols - 1), key="cv_mix_col")
+        row = range_slider("Pixel row", 0, rows - 1, min(6, rows - 1), key="cv_mix_row")
+        col = range_slider("Pixel column", 0, cols - 1, min(6, cols - 1), key="cv_mix_col")
     with right:
         values = inputs[:, row, col]
         terms = weights[out_channel] * values

@@ -6,6 +6,7 @@ from models.inputs import net_input
 from models.probes import relu_maps, unit_input_gradient
 from models.receptive_field import gradient_spread, receptive_fields
 from ui import catalogue
+from ui.controls import range_slider
 from ui.inputs import input_sources, pick_image
 from ui.projector import teaching
 from viz.feature_maps import gradient_map, image_with_patch, map_grid, zero_share_chart
@@ -103,8 +104,8 @@ fields = catalogue.derived(dataset, "receptive fields", lambda net, _, shape: re
 field = next(f.field for f in fields if f.name == layer.name)
 h, w = pre.shape[1:]
 row_col, col_col, channel_col = st.columns(3)
-row = row_col.slider("Row in the map", 0, h - 1, h // 2, key=f"fm_row_{dataset}_{index}")
-col = col_col.slider("Column in the map", 0, w - 1, w // 2, key=f"fm_col_{dataset}_{index}")
+row = range_slider("Row in the map", 0, h - 1, h // 2, key=f"fm_row_{dataset}_{index}", where=row_col)
+col = range_slider("Column in the map", 0, w - 1, w // 2, key=f"fm_col_{dataset}_{index}", where=col_col)
 unit_channel = channel_col.selectbox("Unit", ["all channels"] + list(range(channel_count)),
                                      key=f"fm_unit_{dataset}_{index}")
 patch = field.patch(row, col)
@@ -118,7 +119,8 @@ effective.plotly_chart(gradient_map(gradient.numpy(), "Effective receptive field
                        width="stretch")
 st.markdown(
     f"Pixel ({row}, {col}) of **{layer.name}** is computed from a **{size}×{size}** patch of the "
-    f"input; neighbouring pixels of this map are **{field.jump:g}** input pixels apart (the *jump*). "
+    f"input; neighbouring pixels of this map are **{field.jump:g}** input pixel{'s' if field.jump != 1 else ''} "
+    "apart (the *jump*). "
     "The gradient on the right shows how much each input pixel actually moves this unit: "
     + spread_sentence(gradient_spread(gradient.numpy(), patch))
 )

@@ -32,14 +32,14 @@ with status:
     missing = [data.TITLES[n] for n, present in full.items() if not present]
     todo = []
     if missing:
-        todo.append(f"to train in class, add the full {' and '.join(missing)} data: `python -m models.data --download` "
+        todo.append(f"To train in class, add the full {' and '.join(missing)} data: `python -m models.data --download` "
                     f"on a machine with internet fills `{data.data_root()}` (or set `CNN_LAB_DATA` to a folder that has "
-                    "them)")
+                    "them).")
     if teacher.configured_key() is None:
-        todo.append("to keep training and saving for yourself, start the app with a teacher key: "
-                    "`CNN_LAB_TEACHER_KEY=<a long secret> streamlit run app.py`")
+        todo.append("Anyone here may start training and save nets. To keep that to the teacher, start the app with a "
+                    "teacher key: `CNN_LAB_TEACHER_KEY=<a long secret> streamlit run app.py`.")
     if todo:
-        st.markdown("**You may want** " + "; ".join(todo) + ".")
+        st.markdown("**For the teacher:** " + " ".join(todo))
 with code:
     url = join.class_url()
     st.markdown(f"**Students open** `{url}`")

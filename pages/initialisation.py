@@ -6,7 +6,7 @@ import streamlit as st
 
 from models import data, knobs
 from models.init_study import channel_statistics, init_net, spreads
-from ui.knob_runs import live, shipped, shipped_caption
+from ui.knob_runs import best_and_worst, live, shipped, shipped_caption
 from ui.projector import teaching
 from viz.knobs import accuracy_bars, loss_curves, pixel_histograms, spread_lines
 from viz.kernels import tile_grid
@@ -69,10 +69,10 @@ def show_scalings(result: dict, where: str) -> None:
     right.plotly_chart(loss_curves(runs, "Training loss"), width="stretch")
     done = [run for run in runs if run["test_accuracy"] is not None]
     if done:
-        best, worst = max(done, key=lambda r: r["test_accuracy"]), min(done, key=lambda r: r["test_accuracy"])
         diverged = [run["label"] for run in runs if run["why"] == "NaN"]
-        st.markdown(f"In these runs ({with_bn}): best **{best['label']}** ({best['test_accuracy']:.1%}), worst "
-                    f"**{worst['label']}** ({worst['test_accuracy']:.1%})"
+        ranking = best_and_worst(runs, lambda run: run["label"], result["test_images"]) or \
+            f"only **{done[0]['label']}** finished ({done[0]['test_accuracy']:.1%})"
+        st.markdown(f"In these runs ({with_bn}): {ranking}"
                     + (f"; the loss turned NaN with {', '.join(diverged)}" if diverged else "") + ".")
     elif runs:
         st.markdown("In these runs every scaling diverged.")
@@ -163,12 +163,18 @@ def show_symmetry(result: dict, where: str) -> None:
     titles = [f"{SHORT.get(run['label'], run['label'])} {i + 1}" for run in runs for i in range(len(run["conv1_kernels"]))]
     st.plotly_chart(tile_grid(kernels, "The 8 first-layer kernels after training, one row per start", columns=8,
                               titles=titles), width="stretch")
-    symmetric = [run["label"] for run in runs
-                 if all(row["largest difference between kernels"] == 0 for row in run["after"][:-1])]
+    symmetric = [run for run in runs if all(row[difference] == 0 for row in run["after"][:-1])]
     if symmetric:
-        st.markdown(f"In these runs every layer but the last ended with all its kernels identical when starting from "
-                    f"**{' and '.join(symmetric)}**. (The last layer's ten kernels differ: each feeds a different "
-                    "class, so their gradients differ.)")
+        text = ("In these runs every layer but the last ended with all its kernels identical when starting from "
+                f"**{' and '.join(run['label'] for run in symmetric)}**.")
+        last_differs = [run["label"] for run in symmetric if run["after"][-1][difference] > 0]
+        last_same = [run["label"] for run in symmetric if run["after"][-1][difference] == 0]
+        if last_differs:
+            text += (f" The last layer's ten kernels ended different from {' and '.join(last_differs)}: each "
+                     "feeds a different class, so their gradients differ.")
+        if last_same:
+            text += f" From {' and '.join(last_same)} even the last layer's kernels stayed identical."
+        st.markdown(text)
 
 
 stored = shipped("symmetry")

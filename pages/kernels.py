@@ -17,6 +17,7 @@ from models.kernels import (
 from models.receptive_field import receptive_fields
 from models.train import with_stem
 from ui import catalogue
+from ui.controls import range_slider
 from ui.projector import teaching
 from ui.text import plain
 from viz.kernels import tile_grid
@@ -100,8 +101,9 @@ st.subheader("Deeper units: the patches that excite them most")
 st.markdown(
     "A net of small kernels still has deeper units that see larger patches. For the layers of the "
     "chosen MNIST net whose receptive field is closest to 3, 7 and 11 pixels, here are the test-set "
-    "patches (cropped to the receptive field) that make one channel fire most, and an input built by "
-    "gradient ascent to make it fire as much as it can."
+    "patches (cropped to the receptive field) that make one channel fire most, and an input grown by "
+    "gradient ascent to make it fire harder — kept smooth and small, so that it stays image-like; "
+    "under it, whether it beats the best real digit."
 )
 
 
@@ -116,8 +118,8 @@ def deeper_units() -> None:
     chosen_layers = {target: min(fields, key=lambda name: (abs(fields[name].field.size - target), name))
                      for target in (3, 7, 11)}
     target = st.radio("Receptive field", list(chosen_layers), horizontal=True, key="kn_rf",
-                      format_func=lambda t: f"≈{t}×{t}: {chosen_layers[t]} (RF {fields[chosen_layers[t]].field.size:g}"
-                                            f"×{fields[chosen_layers[t]].field.size:g})")
+                      format_func=lambda t: f"{chosen_layers[t]}: RF {fields[chosen_layers[t]].field.size:g}"
+                                            f"×{fields[chosen_layers[t]].field.size:g} (closest to {t}×{t})")
     layer = chosen_layers[target]
     channel = st.selectbox("Channel", range(fields[layer].out_shape[0]), key=f"kn_channel_{layer}")
     test_set = data.test_images("mnist")
@@ -157,19 +159,28 @@ def deeper_units() -> None:
 deeper_units()
 
 # --- The course's table ---------------------------------------------------------------------------------
+def widths_of(depth: int) -> list[int]:
+    """The course net's kernel counts, doubling from 32 up to 512."""
+    return [min(32 * 2**i, 512) for i in range(depth)]
+
+
 st.subheader("Receptive fields of the course's 400×400 network")
-st.markdown("3×3 convolutions with 32, 64, 128, 256, 512 kernels, then max-pooling and a 1×1 transition. "
-            "The sizes and fields follow from each layer's kernel and stride alone — the same arithmetic "
-            "that measures the real nets above (and a test holds the two equal).")
+st.markdown("The course's net, where the settings below start: five 3×3 convolutions with 32, 64, 128, 256 "
+            "and 512 kernels on a 400×400 input, max-pooling after the fifth and a 1×1 transition to 32 "
+            "channels. The sizes and fields follow from each layer's kernel and stride alone — the same "
+            "arithmetic that measures the real nets above (and a test holds the two equal).")
 settings = st.columns(3)
 side = settings[0].number_input("Input side", 16, 1024, 400, key="kn_side")
 depth = settings[1].slider("3×3 layers", 1, 10, 5, key="kn_depth")
-pool_at = settings[2].slider("Max-pool after layer", 1, depth, min(5, depth), key="kn_pool")
+pool_at = range_slider("Max-pool after layer", 1, depth, min(5, depth), key="kn_pool", where=settings[2])
+st.caption(f"Shown: {depth} 3×3 layer{'s' if depth > 1 else ''} with {', '.join(map(str, widths_of(int(depth))))} "
+           f"kernels on a {int(side)}×{int(side)} input, max-pooling after layer {pool_at} and a 1×1 transition "
+           "to 32 channels.")
 
 
 @st.cache_data(max_entries=64)
 def table(depth: int, pool_at: int, side: int) -> list[dict] | None:
-    widths = [min(32 * 2**i, 512) for i in range(depth)]
+    widths = widths_of(depth)
     try:
         return course_table(widths, (pool_at,), side)
     except ConvSettingError:

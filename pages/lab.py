@@ -6,7 +6,8 @@ import streamlit as st
 from models import checkpoints
 from models.lab import default_epochs, lab_config, training_job
 from models.leaderboard import ASSIGNMENT, MAX_NAME
-from models.spec import INPUT_SHAPES, PRESETS, SETTINGS, TYPES, SpecError, blocks, check, describe, from_json, to_json
+from models.spec import (INPUT_SHAPES, PRESETS, SETTINGS, TYPES, SpecError, blocks, check, describe, from_json,
+                         to_json, training_problem)
 from ui import jobs, teacher
 from ui import catalogue
 from ui.projector import teaching
@@ -31,18 +32,27 @@ teaching(
 )
 
 
+LINKED = "lab_layers"   # the edited spec as one line of JSON: what links and lesson scenes carry
+
+
 def set_spec(layers: list[dict]) -> None:
+    """Show `layers` in a fresh editor (a data editor keeps edits, not values)."""
     st.session_state["lab_spec"] = [dict(layer) for layer in layers]
     st.session_state["lab_version"] = st.session_state.get("lab_version", 0) + 1
+    st.session_state[LINKED] = st.session_state["lab_layers_shown"] = to_json(layers, compact=True)
 
 
 # --- The spec -----------------------------------------------------------------------------------
-LINKED = "lab_layers"   # the edited spec as one line of JSON: what links and lesson scenes carry
-if (linked := st.session_state.get(LINKED)) is not None and linked != st.session_state.get("lab_layers_shown"):
-    st.session_state["lab_layers_shown"] = linked
+linked = st.session_state.get(LINKED)
+brought = linked != st.session_state.get("lab_layers_shown")   # by a link or a lesson scene
+# The page was left and Streamlit dropped the editor's edits, which only the link text still holds.
+forgotten = (f"lab_editor_{st.session_state.get('lab_version')}" not in st.session_state
+             and "lab_spec" in st.session_state and linked != to_json(st.session_state["lab_spec"], compact=True))
+if linked is not None and (brought or forgotten):
     try:
         set_spec(from_json(linked))
     except SpecError as error:
+        st.session_state["lab_layers_shown"] = linked
         st.error(f"The net in this link cannot be used: {error}")
 top = st.columns([2, 1, 2])
 preset = top[0].selectbox("Start from", list(PRESETS), key="lab_preset")
@@ -78,10 +88,12 @@ edited = st.data_editor(
     table, num_rows="fixed", width="stretch", key=f"lab_editor_{st.session_state['lab_version']}",
     column_config={"_index": st.column_config.NumberColumn("layer"),
                    "type": st.column_config.SelectboxColumn(options=list(TYPES), required=True),
-                   **{c: st.column_config.NumberColumn(step=1) for c in ("out", "kernel", "stride", "padding", "dilation")},
+                   **{c: st.column_config.NumberColumn(step=1) for c in ("out", "kernel")},
+                   **{c: st.column_config.NumberColumn(step=1, help=f"blank: {default}")
+                      for c, default in (("stride", "1 (a max-pool: its kernel)"), ("padding", 0), ("dilation", 1))},
                    "bias": st.column_config.CheckboxColumn(help="conv only: a bias per output channel "
                                                            "(none needed in front of a batch norm)"),
-                   "p": st.column_config.NumberColumn(step=0.05, help="dropout probability")},
+                   "p": st.column_config.NumberColumn(step=0.05, help="dropout probability (blank: 0.05)")},
 )
 spec = [{"type": row["type"], **{k: cell(k, row[k]) for k in SETTINGS.get(row["type"], ()) if cell(k, row[k]) is not None}}
         for row in edited.to_dict("records")]
@@ -89,7 +101,7 @@ st.session_state[LINKED] = st.session_state["lab_layers_shown"] = to_json(spec, 
 
 # Editing anywhere in the net: insert, duplicate, delete and move one layer.
 operations = st.columns([1, 1.3, 1, 1, 1, 1, 1, 1])
-position = int(operations[0].number_input("Layer", 1, max(len(spec), 1), min(len(spec), 1), key="lab_row"))
+position = int(operations[0].number_input("Layer", 1, max(len(spec), 1), 1, key="lab_row"))
 kind = operations[1].selectbox("New layer type", list(NEW_LAYER), key="lab_new_type", label_visibility="visible")
 at = position - 1
 edits = {
@@ -110,7 +122,7 @@ for column, (label, edit) in zip(operations[2:], edits.items()):
 problems = check(spec, input_shape)
 if problems:
     for problem in problems:
-        where = "The net" if problem.index < 0 else f"Layer {problem.index + 1} ({spec[problem.index].get('type')})"
+        where = "The net" if problem.index < 0 else f"Layer {problem.index + 1} ({plain(spec[problem.index].get('type'), 40)})"
         st.error(f"{where}: {plain(problem.message, 300)}")
     st.stop()
 
@@ -144,9 +156,12 @@ batch = settings[1].select_slider("Batch size", [32, 64, 128, 256, 512], 128, ke
 lr = settings[2].select_slider("Learning rate (peak)", [0.001, 0.003, 0.01, 0.03, 0.05, 0.1, 0.2, 1.0, 10.0], 0.05,
                                key="lab_lr")
 optimizer = settings[3].radio("Optimizer", ["sgd", "adamw"], horizontal=True, key="lab_optimizer")
-jobs.train_button("lab", "Train", f"lab: {total:,}-parameter net, {epochs} epoch{'s' if epochs > 1 else ''}",
-                  lambda: training_job(spec, dataset, input_shape, lab_config(epochs, batch, lr, optimizer),
-                                       limit=st.session_state.get("lab_train_limit")), needs=[dataset])
+if (too_big := training_problem(spec, input_shape, int(batch))) is not None:
+    st.error(f"This net cannot be trained here: {too_big}.")
+else:
+    jobs.train_button("lab", "Train", f"lab: {total:,}-parameter net, {epochs} epoch{'s' if epochs > 1 else ''}",
+                      lambda: training_job(spec, dataset, input_shape, lab_config(epochs, batch, lr, optimizer),
+                                           limit=st.session_state.get("lab_train_limit")), needs=[dataset])
 
 
 def show_result(run: dict) -> None:
@@ -182,12 +197,12 @@ def live_curves(progress: dict) -> None:
     """While training: the loss at every report and the test accuracy after each epoch."""
     if progress.get("step_losses"):
         st.plotly_chart(training_curves(progress["step_losses"], progress.get("history", []),
-                                        progress["steps_per_epoch"], int(epochs), "Training, live"),
+                                        progress["steps_per_epoch"], progress["epochs"], "Training, live"),
                         width="stretch", key="lab_live_curves")
 
 
 jobs.follow("lab", show_result,
-            lambda p: f"epoch {p.get('epoch', 1)} of {epochs} · loss {p.get('loss', float('nan')):.3f}"
+            lambda p: f"epoch {p.get('epoch', 1)} of {p.get('epochs', '…')} · loss {p.get('loss', float('nan')):.3f}"
             + (f" · last test accuracy {p['history'][-1]['test_accuracy']:.2%}" if p.get("history") else ""),
             live_curves)
 

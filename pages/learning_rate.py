@@ -2,7 +2,7 @@ import pandas as pd
 import streamlit as st
 
 from models import knobs
-from ui.knob_runs import live, shipped, shipped_caption
+from ui.knob_runs import best_and_worst, live, shipped, shipped_caption
 from ui.projector import teaching
 from viz.knobs import batch_bars, diverged_label, loss_curves, range_test, schedule
 
@@ -27,19 +27,15 @@ def sweep_table(runs: list[dict]) -> pd.DataFrame:
     } for run in runs])
 
 
-def sweep_findings(runs: list[dict]) -> str:
+def sweep_findings(runs: list[dict], test_images: int) -> str:
     finished = [run for run in runs if run["test_accuracy"] is not None and not run["why"]]
     parts = []
-    if finished:
-        best = max(finished, key=lambda run: run["test_accuracy"])
-        worst = min(finished, key=lambda run: run["test_accuracy"])
-        parts.append(f"the best test accuracy came at learning rate **{best['lr']:g}** ({best['test_accuracy']:.1%})")
-        if worst is not best:
-            parts.append(f"the worst at **{worst['lr']:g}** ({worst['test_accuracy']:.1%})")
+    if ranking := best_and_worst(finished, lambda run: f"learning rate {run['lr']:g}", test_images):
+        parts.append(ranking)
     for run in runs:
         if run["why"] == "NaN":
-            parts.append(f"at **{run['lr']:g}** the loss turned **NaN** by step {run['diverged_by_step']} and the run "
-                         "was stopped there")
+            parts.append(f"at **{run['lr']:g}** the loss, last reported at step {run['steps']}, turned **NaN** by "
+                         f"step {run['diverged_by_step']} and the run was stopped there")
         elif run["why"] == "exploded":
             parts.append(f"at **{run['lr']:g}** the loss shot up to {run['peak_loss']:.2g} (it started near 2.3)")
     return "In these runs " + "; ".join(parts) + "." if parts else ""
@@ -49,11 +45,11 @@ def show_sweep(result: dict, where: str) -> None:
     runs = result["runs"]
     st.plotly_chart(loss_curves(runs, f"Training loss at each peak learning rate ({where})"), width="stretch")
     st.dataframe(sweep_table(runs), hide_index=True, width="stretch")
-    st.markdown(sweep_findings(runs))
+    st.markdown(sweep_findings(runs, result["test_images"]))
 
 
 # --- The learning rate --------------------------------------------------------------------------
-st.subheader("Four learning rates, side by side")
+st.subheader("Learning rates, side by side")
 stored = shipped("lr_sweep")
 if stored:
     result = stored["result"]
@@ -144,15 +140,15 @@ def batch_table(runs: list[dict]) -> pd.DataFrame:
                          for run in runs])
 
 
-def batch_findings(runs: list[dict]) -> str:
+def batch_findings(runs: list[dict], test_images: int) -> str:
     done = [run for run in runs if run["test_accuracy"] is not None]
     if len(done) < 2:
         return ""
-    best = max(done, key=lambda run: run["test_accuracy"])
     fewest = min(done, key=lambda run: run["total_steps"])
-    return (f"In these runs batch **{best['batch_size']}** reached the best test accuracy ({best['test_accuracy']:.1%}, "
-            f"{best['total_steps']:,} steps); batch **{fewest['batch_size']}** took only {fewest['total_steps']:,} "
-            f"steps and reached {fewest['test_accuracy']:.1%}.")
+    most = max(done, key=lambda run: run["total_steps"])
+    ranking = best_and_worst(done, lambda run: f"batch {run['batch_size']}", test_images)
+    return (f"In these runs {ranking}. Batch **{fewest['batch_size']}** took {fewest['total_steps']:,} steps, "
+            f"batch **{most['batch_size']}** {most['total_steps']:,}.")
 
 
 def show_batches(result: dict, where: str) -> None:
@@ -160,7 +156,7 @@ def show_batches(result: dict, where: str) -> None:
     st.plotly_chart(batch_bars(result["runs"], f"Test accuracy after {result['epochs']} epoch(s), learning rate {rule} "
                                                f"({where})"), width="stretch")
     st.dataframe(batch_table(result["runs"]), hide_index=True, width="stretch")
-    st.markdown(batch_findings(result["runs"]))
+    st.markdown(batch_findings(result["runs"], result["test_images"]))
 
 
 stored = shipped("batch_sweep")

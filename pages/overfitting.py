@@ -42,13 +42,30 @@ def gap_table(runs: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def gap_findings(table: pd.DataFrame) -> str:
+def gap_findings(table: pd.DataFrame, runs: list[dict]) -> str:
     if len(table) < 2:
         return ""
     widest, narrowest = table.loc[table["gap (points)"].idxmax()], table.loc[table["gap (points)"].idxmin()]
-    return (f"In these runs the gap after the last epoch was widest with **{widest['regulariser']}** "
+    text = (f"In these runs the gap after the last epoch was widest with **{widest['regulariser']}** "
             f"({widest['gap (points)']:g} points) and narrowest with **{narrowest['regulariser']}** "
             f"({narrowest['gap (points)']:g} points).")
+    gaps = dict(zip(table["regulariser"], table["gap (points)"]))
+    if "none" in gaps:
+        narrowed = [name for name, gap in gaps.items() if name != "none" and gap < gaps["none"]]
+        widened = [name for name, gap in gaps.items() if name != "none" and gap >= gaps["none"]]
+        text += f" Against no regulariser ({gaps['none']:g} points): "
+        text += "; ".join(part for part in (f"narrower with {', '.join(narrowed)}" if narrowed else "",
+                                            f"as wide or wider with {', '.join(widened)}" if widened else "") if part)
+        text += "." + (" A remedy can fail to close the gap in a given run: its strength matters as well as its kind."
+                       if widened else "")
+    late = [(run, stop) for run in runs if (stop := knobs.early_stop(run["history"], patience))["stop_epoch"]
+            and run["history"][-1]["val_accuracy"] > stop["best"]]
+    if late:
+        run, stop = max(late, key=lambda pair: pair[0]["history"][-1]["val_accuracy"] - pair[1]["best"])
+        text += (f" Early stopping is not free: with patience {patience} it stopped **{run['label']}** after epoch "
+                 f"{stop['stop_epoch']}, keeping epoch {stop['best_epoch']} ({stop['best']:.1%}), but that run went on "
+                 f"to {run['history'][-1]['val_accuracy']:.1%} by its last epoch — a longer patience keeps more.")
+    return text
 
 
 def show_runs(result: dict, where: str) -> None:
@@ -60,7 +77,7 @@ def show_runs(result: dict, where: str) -> None:
     st.plotly_chart(gap_lines(result["runs"], f"The gap itself, epoch by epoch ({where})"), width="stretch")
     table = gap_table(result["runs"])
     st.dataframe(table, hide_index=True, width="stretch")
-    st.markdown(gap_findings(table))
+    st.markdown(gap_findings(table, result["runs"]))
 
 
 st.subheader("Train on 1,000 images: the gap, and what closes it")

@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import streamlit as st
 import torch
@@ -52,14 +54,18 @@ except ConvSettingError as error:
     strip.error(f"Nothing to show: {error}. Use a bigger input or fewer layers.")
 else:
     closed = coverage_1d_stack_closed_form(size, layers)
-    row = int(closed.argmax())   # a row that is used at all: its counts divided by its own give one axis
-    strip.plotly_chart(coverage_strip(counts[row] // closed[row], closed, "Along one axis: times each pixel is used"),
+    # The measured counts are row count × column count: summed over rows, each column's count
+    # times the total of one axis, which is the square root of the grand total.
+    along_one_axis = counts.sum(0) // max(math.isqrt(int(counts.sum())), 1)
+    strip.plotly_chart(coverage_strip(along_one_axis, closed, "Along one axis: times each pixel is used"),
                        width="stretch")
     if stride > kernel:
         strip.warning(f"The stride ({stride}) is larger than the kernel ({kernel}): the window jumps over "
                       f"{stride - kernel} pixel(s) each step, and those pixels are **never seen** (count 0).")
-    elif stride == 1:
-        strip.info(f"Stride 1: every inner pixel is used k² = {kernel * kernel} times — uniform.")
+    elif stride == 1 and counts.max() == kernel ** (2 * depth):
+        per_layer = f"k² = {kernel * kernel}" + (f" per layer, multiplied over {depth} layers" if depth > 1 else "")
+        strip.info(f"Stride 1: every pixel far enough from the border is used {kernel ** (2 * depth):,} times "
+                   f"({per_layer}) — uniform; only the border is used less.")
     left, right = st.columns(2)
     left.plotly_chart(map_grid(counts[None], [0], "Counts over the whole input (measured)", signed=False,
                                columns=1), width="stretch")

@@ -111,6 +111,10 @@ def test_stages_show_the_four_block_pattern():
     assert [r50[n].out_shape[0] for n in (56, 28, 14, 7)] == [256, 512, 1024, 2048]
     assert [r50[n].spatial_widths for n in (56, 28, 14, 7)] == [(64,), (128,), (256,), (512,)]
     assert not any(arch.grid_channels(arch.report("alexnet")).values())   # 55, 27, 13, 6
+    vgg = arch.grid_channels(arch.report("vgg16"))   # its pooled block 2 hands on 56×56; block 3 works there
+    assert [vgg[n] and vgg[n].spatial_widths for n in (56, 28, 14, 7)] == [(256,), (512,), (512,), None]
+    googlenet = arch.grid_channels(arch.report("googlenet"))
+    assert googlenet[56].out_shape[0] == 192
     alex = arch.report("alexnet").first_conv
     assert (alex.kernel, alex.stride, alex.out_side, alex.field, alex.params) == (11, 4, 55, 11, 3 * 64 * 121 + 64)
     stem = arch.report("resnet18").stages[0]
@@ -222,7 +226,8 @@ def test_page_runs_and_shows_measured_numbers(monkeypatch, tmp_path):
     assert (arch._cached_report.cache_info().misses, arch.inception_costs.cache_info().misses) == computed   # cached
     stages = next(d.value for d in at.dataframe if "stage" in d.value.columns)
     assert stages.set_index("stage").loc["conv5 + pool5", "receptive field (px)"] == "195"
-    assert any("It never has the four grids" in m.value for m in at.markdown)
+    assert any("do not work at all four grids 56, 28, 14, 7: its stages' last k×k convolutions work at 55×55, 27×27, "
+               "13×13." in m.value for m in at.markdown)
 
 
 def test_page_shows_imagenet_kernels_where_the_weights_are(monkeypatch, tmp_path):

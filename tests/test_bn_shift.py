@@ -76,7 +76,7 @@ def test_stop_keeps_the_history_so_far(small_mnist):
     train_set, test_set = small_mnist
     stop = threading.Event()
 
-    def report(step, fraction):
+    def report(step, steps, fraction):
         if step == 25:
             stop.set()
 

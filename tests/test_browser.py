@@ -220,3 +220,11 @@ def test_an_edited_score_travels_by_link(page):
         assert "softmax_scores=1%2C7%2C" in other.url
     finally:
         other.context.close()
+
+    # Streamlit drops a data editor's edits while another page runs: the edit comes back all the same.
+    page.get_by_role("link", name="Strides and the checkerboard").first.click()
+    _wait_for_script(page)
+    page.get_by_role("link", name="Softmax vs log-softmax").first.click()
+    _wait_for_script(page)
+    expect(page.get_by_text("p = 0.0177", exact=True)).to_be_visible()
+    assert "softmax_scores=1%2C7%2C" in page.url

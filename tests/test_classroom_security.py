@@ -65,6 +65,35 @@ def test_link_problems_are_shown_as_text():
     assert "click me" in shown(warning) and "](http" not in warning
 
 
+def test_a_link_value_a_control_cannot_take_is_dropped_and_named(data_available):
+    at = open_page("softmax", {"shift": "1000", "scale": "abc", "temperature": "0.5"})
+    warning = shown(" ".join(w.value for w in at.warning))
+    assert "shift = 1000" in warning and "greater than the max_value 20.0" in warning
+    assert "scale = 'abc'" in warning
+    assert at.session_state["temperature"] == 0.5           # what fits is opened
+    assert at.slider(key="shift").value == 5.0              # what does not shows the usual value
+    at.slider(key="shift").set_value(2.0).run()             # and the page goes on as usual
+    assert not at.exception and not at.warning
+
+
+def test_a_page_that_fails_on_a_links_values_opens_with_its_usual_ones(data_available):
+    at = open_page("strides", {"sd_kernel": "2.5", "sd_stride": "1"})   # a slider takes 2.5; the page's maths does not
+    assert "cannot show the settings this link brings" in shown(" ".join(w.value for w in at.warning))
+    assert at.slider(key="sd_kernel").value == 3 and at.slider(key="sd_stride").value == 2
+
+
+def test_a_lesson_scene_with_a_value_its_control_cannot_take_opens_without_it(data_available):
+    from tests.test_presenter import scenes_panel
+    from ui.scenes import Lesson, Scene
+
+    lesson = Lesson("odd", [Scene("softmax", "first"), Scene("strides", "too big", {"sd_stride": 3, "sd_kernel": 70})])
+    at = open_page("softmax", lesson=lesson, lesson_index=0)
+    scenes_panel(at).button(key="panel_next").click().run()
+    assert not at.exception and at.title[0].value == "Strides and the checkerboard"
+    assert at.slider(key="sd_stride").value == 3 and at.slider(key="sd_kernel").value == 3
+    assert "sd_kernel = 70" in shown(" ".join(w.value for w in at.warning))
+
+
 # 2. One compute budget, checked before anything is built.
 
 def test_a_huge_net_in_a_link_is_refused_before_it_is_built(monkeypatch):
@@ -76,6 +105,16 @@ def test_a_huge_net_in_a_link_is_refused_before_it_is_built(monkeypatch):
     monkeypatch.setattr(spec_module, "build", lambda *a, **k: pytest.fail("a net beyond the budget was built"))
     at = open_page("lab", {"lab_layers": huge})
     assert any("this classroom allows up to 512" in shown(e.value) for e in at.error)
+
+
+@pytest.mark.parametrize("layer, words", [({"type": "![x](http://evil/x.png)"}, "unknown layer type"),
+                                          ({"type": ["conv"]}, "must be a word or a number"),
+                                          ({"type": "conv", "out": {"a": 1}}, "must be a word or a number")])
+def test_a_layer_from_a_link_is_text_and_plain_values(layer, words):
+    text = json.dumps({"format": "cnn-lab-spec/1", "layers": [layer, {"type": "gap"}]}, separators=(",", ":"))
+    at = open_page("lab", {"lab_layers": text})
+    errors = " ".join(e.value for e in at.error)
+    assert words in shown(errors) and "](http" not in errors
 
 
 def test_link_values_over_the_size_limit_are_left_out():

@@ -152,3 +152,31 @@ def test_the_device_line_gives_the_thread_counts_the_settings_give(monkeypatch):
     if not torch.cuda.is_available():
         assert training_device() == "CPU (3 threads)"
     assert page_threads() == 1
+
+
+def test_results_whose_owner_has_long_gone_are_let_go(monkeypatch):
+    import models.jobs as jobs_module
+
+    monkeypatch.setattr(jobs_module, "KEEP_RESULTS_SECONDS", 0.5)
+    monkeypatch.setattr(jobs_module, "_LIVENESS_EVERY", 0.0)
+    worker = Worker()
+    here = threading.Event()
+    here.set()
+    gone = worker.submit("gone", "a", _steps(1), slot="lab", owner_connected=lambda: False)
+    stays = worker.submit("stays", "b", _steps(1), slot="lab", owner_connected=here.is_set)
+    _wait(lambda: gone.status == DONE and stays.status == DONE)
+    assert gone.away_for() > 0 and stays.away_for() == 0
+    time.sleep(0.6)
+    worker.submit("next", "c", _steps(1))
+    assert worker.get(gone.id) is None            # nobody is left to look at it
+    assert worker.get(stays.id) is stays          # its owner is still here
+
+
+def test_the_record_of_runs_keeps_the_latest(monkeypatch):
+    import models.jobs as jobs_module
+
+    monkeypatch.setattr(jobs_module, "LOG_ENTRIES", 3)
+    worker = Worker()
+    last = [worker.submit(f"run {i}", "a", _steps(1)) for i in range(5)][-1]
+    _wait(lambda: last.status == DONE)
+    _wait(lambda: len(worker.log) == 3 and worker.log[-1][0] == last.id)

@@ -409,7 +409,7 @@ def test_learning_rate_page_shows_the_shipped_runs():
     assert "Training loss at each peak learning rate (shipped runs)" in titles
     assert "range test" in titles and "one-cycle schedule" in titles and "(shipped runs)" in titles
     assert "NaN: too high" in " ".join(at.dataframe[0].value["outcome"])
-    assert "the loss turned **NaN**" in markdown(at)
+    assert "the loss, last reported at step 75, turned **NaN** by step 80" in markdown(at)
     at.radio(key="lr_batch_scale").set_value("scaled with the batch").run()
     assert "learning rate scaled with the batch (shipped runs)" in chart_titles(at)
 
@@ -462,6 +462,9 @@ def test_initialisation_page_constants_spreads_and_symmetry(data_available):
     assert "Pixel values before and after normalisation" in titles and "spread at initialisation" in titles
     assert "first-layer kernels after training" in titles
     assert "every layer but the last ended with all its kernels identical" in markdown(at)
+    # the shipped zeros run ends with even its classifier's kernels equal, the constant run with them apart
+    assert "last layer's ten kernels ended different from constant:" in markdown(at)
+    assert "From zeros even the last layer's kernels stayed identical." in markdown(at)
     at.radio(key="ii_bn").set_value("without batch norm").run()
     assert "Test accuracy, without batch norm (shipped runs)" in chart_titles(at)
 
@@ -512,3 +515,23 @@ def test_bn_formula_section_matches_torch():
     at.select_slider(key="bnf_batch").set_value(2).run()
     assert not at.exception
     assert "running averages" in at.dataframe[0].value["how"].iloc[1]
+
+
+def _runs(*accuracies):
+    return [{"label": f"run {i}", "test_accuracy": a} for i, a in enumerate(accuracies)]
+
+
+def test_rankings_name_the_runs_too_close_to_the_best_to_call_apart():
+    from ui.knob_runs import best_and_worst
+
+    name = lambda run: run["label"]   # noqa: E731
+    # at 98 % on 10,000 images, twice the standard error is 2·sqrt(0.98·0.02/10,000) = 0.28 points
+    assert best_and_worst(_runs(0.980, 0.9775, 0.90), name, 10_000) == (
+        "**run 0** did best (98.0%), with **run 1** within 0.3 points of it (the test set's sampling noise on "
+        "10,000 images: too close to rank); **run 2** did worst (90.0%)")
+    assert best_and_worst(_runs(0.980, 0.975, 0.90), name, 10_000) == \
+        "**run 0** did best (98.0%); **run 2** did worst (90.0%)"
+    assert best_and_worst(_runs(0.979, 0.977, 0.978), name, 10_000).startswith(
+        "all 3 runs ended within 0.3 points of each other (97.7% to 97.9%)")
+    assert "did worst" in best_and_worst(_runs(0.979, 0.977), name, 100_000)   # more images, finer noise
+    assert best_and_worst(_runs(0.9, None), name, 10_000) == ""

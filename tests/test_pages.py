@@ -308,6 +308,12 @@ def test_convolution_page_kernels(kernel):
     assert any("✓" in m.value for m in at.markdown)
 
 
+def test_convolution_page_with_a_single_window_position():
+    at = run("pages/convolution.py", cv_crop=3)   # 3×3 input, 3×3 kernel: one position, which a slider cannot show
+    assert any("Position of the window (steps, row by row): 1 (the only one there is)" in c.value for c in at.caption)
+    assert any("Output (0, 0): the 9 products add up to" in m.value for m in at.markdown)
+
+
 def test_convolution_page_explains_an_impossible_setting():
     at = run("pages/convolution.py", cv_crop=3, cv_dilation=2)
     assert any("cannot work" in e.value and "no position fits" in e.value for e in at.error)
@@ -336,6 +342,13 @@ def test_strides_page_extreme_settings(kernel, stride, message):
     assert any("The two agree: ✓" in m.value for m in at.markdown)
     if message:
         assert any(message in x.value for x in list(at.info) + list(at.warning))
+
+
+def test_strides_page_counts_a_stride_one_stack_as_measured():
+    at = run("pages/strides.py", sd_kernel=3, sd_stride=1, sd_padding=0, sd_depth=2)
+    assert any("used 81 times (k² = 9 per layer, multiplied over 2 layers)" in i.value for i in at.info)
+    at = run("pages/strides.py", sd_kernel=7, sd_stride=1, sd_padding=0, sd_depth=1, sd_size=8)
+    assert not [i for i in at.info if i.value.startswith("Stride 1")]   # no pixel of 8 is in 7 windows of 7
 
 
 def test_strides_page_stack_too_deep_for_the_input_gets_a_message():
@@ -414,6 +427,14 @@ def test_batch_norm_page_trains_twins_and_shows_every_chart(data_available):
     assert "Test accuracy during training" in titles and "15–85% band" in titles and "Values entering" in titles
     shifts = [d.value for d in at.dataframe if "with BN" in d.value.columns][0]
     assert len(shifts) == 6 and (shifts["without BN"] > shifts["with BN"]).mean() >= 0.5
+
+
+def test_batch_norm_page_states_the_confidences_it_shows():
+    at = run("pages/batch_norm.py")
+    eval_mode, train_mode = at.metric[0].value, at.metric[1].value
+    assert f"goes from {eval_mode} in eval mode to {train_mode} with its batch norms in train mode" in \
+        " ".join(m.value for m in at.markdown)
+    assert run("pages/batch_norm.py").metric[1].value == train_mode   # dropout is off: the same every time
 
 
 def test_batch_norm_page_spoiled_running_means_hurt():
@@ -677,6 +698,10 @@ def test_kernels_page_rf_table_and_a_net_too_deep_for_its_input(data_available):
     assert table["receptive field"].tolist()[:5] == [3, 5, 7, 9, 11]
     at = run("pages/kernels.py", kn_side=16, kn_depth=10, kn_pool=10)
     assert any("shrinks to nothing" in e.value for e in at.error)
+    at = run("pages/kernels.py", kn_depth=1)   # one layer: the pooling can only follow it
+    captions = " ".join(c.value for c in at.caption)
+    assert "Max-pool after layer: 1 (the only one there is)" in captions
+    assert "Shown: 1 3×3 layer with 32 kernels on a 400×400 input, max-pooling after layer 1" in captions
 
 
 def test_lab_shows_a_broken_spec_at_its_layer():
@@ -684,6 +709,40 @@ def test_lab_shows_a_broken_spec_at_its_layer():
     at = run("pages/lab.py", lab_spec=broken, lab_version=99)
     assert any(e.value.startswith("Layer 7 (conv)") and "shrunk below the kernel" in e.value for e in at.error)
     assert not at.get("plotly_chart")
+
+
+def test_lab_with_no_layers_says_so_and_builds_again():
+    at = run("pages/lab.py", lab_spec=[], lab_version=97)
+    assert any("The net: the net has no layers" in e.value for e in at.error)
+    at.selectbox(key="lab_new_type").set_value("conv")
+    at.button(key="lab_edit_insert_above").click().run()
+    assert not at.exception and [layer["type"] for layer in at.session_state["lab_spec"]] == ["conv"]
+
+
+def test_lab_refuses_to_train_a_net_too_big_for_its_batch():
+    wide = [{"type": "conv", "out": 512, "kernel": 1}] + [{"type": "relu"}] * 20 + [{"type": "conv", "out": 10, "kernel": 1},
+                                                                                   {"type": "gap"}]
+    at = run("pages/lab.py", lab_spec=wide, lab_version=96, lab_batch=512)
+    assert any("cannot be trained here" in e.value and "batch size 512" in e.value for e in at.error)
+    assert not [b for b in at.button if b.key == "lab_train"]
+    at.select_slider(key="lab_batch").set_value(32).run()
+    assert not at.error and [b for b in at.button if b.key == "lab_train"]
+
+
+def test_lab_edits_survive_leaving_the_page_and_coming_back():
+    from models.spec import to_json
+
+    net = [{"type": "conv", "out": 8, "kernel": 3}, {"type": "relu"}, {"type": "conv", "out": 10, "kernel": 1},
+           {"type": "gap"}]
+    edited = [dict(net[0], out=12)] + net[1:]
+    # What a session holds when it comes back: the spec it last loaded, the edited one in the link's
+    # text, and no editor (Streamlit dropped it, and its edits, while another page ran).
+    text = to_json(edited, compact=True)
+    at = run("pages/lab.py", lab_spec=net, lab_version=5, lab_layers=text, lab_layers_shown=text)
+    assert at.session_state["lab_spec"] == edited and at.metric[0].value == f"{12 * 9 + 12 + 12 * 10 + 10:,}"
+    version = at.session_state["lab_version"]
+    at.run()
+    assert at.session_state["lab_version"] == version   # staying on the page does not rebuild the editor
 
 
 def test_lab_sizes_a_spec_against_the_budget():

@@ -95,6 +95,7 @@ def test_a_link_cannot_reach_the_rest_of_the_session():
     (json.dumps({"title": "a chart spec", "data": []}), "not a CNN Lab lesson"),
     (json.dumps({"format": LESSON_FORMAT, "scenes": "all of them"}), "no list of scenes"),
     ("{" * 6_000_000, "at most"),
+    ('{"format": "%s", "scenes": %s}' % (LESSON_FORMAT, "[" * 5000 + "]" * 5000), "deeper"),
 ])
 def test_a_corrupt_or_foreign_lesson_file_is_refused(text, message):
     with pytest.raises(LessonError, match=message):
@@ -118,6 +119,17 @@ def test_a_lesson_that_does_not_fit_loads_what_it_can():
     text_of_problems = " ".join(problems)
     for expected in ("attention-maps", "not an object", "teacher_unlocked", "shift", "imagenet", "digit"):
         assert expected in text_of_problems
+
+
+@pytest.mark.parametrize("hidden", [5, True, "temperature", {"temperature": 1}])
+def test_a_scene_whose_hidden_controls_are_no_list_hides_none(hidden):
+    scene, _ = scene_from_json({"page": "softmax", "hidden": hidden, "controls": {"temperature": 2.0}})
+    assert scene.hidden == [] and scene.controls == {"temperature": 2.0}
+
+
+def test_a_link_value_nested_past_pythons_limit_stays_text():
+    deep = "[" * 3000 + "]" * 3000
+    assert decode_value(deep) == deep
 
 
 def test_the_digit_store(tmp_path):

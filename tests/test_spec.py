@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from models import count_parameters
 from models.gap_mnist import GapMnistNet
-from models.spec import GAP_PRESET, SpecError, build, check, describe, from_json, to_json
+from models.spec import (GAP_PRESET, RESNET20_PRESET, Limits, SpecError, build, check, describe, from_json,
+                         to_json, training_memory_mb, training_problem)
 
 MNIST = (1, 28, 28)
 
@@ -127,7 +128,9 @@ def test_json_round_trip_and_bad_files():
     assert from_json(to_json(GAP_PRESET)) == GAP_PRESET
     for bad, words in [("{not json", "not JSON"), (json.dumps([1, 2]), "not a CNN Lab net spec"),
                        (json.dumps({"format": "cnn-lab-spec/1", "layers": "conv"}), "list of layer objects"),
-                       (b"\xff\xfe\x00", "not JSON")]:
+                       (b"\xff\xfe\x00", "not JSON"),
+                       ('{"format": "cnn-lab-spec/1", "layers": ' + "[" * 5000 + "]" * 5000 + "}", "deeper"),
+                       (json.dumps({"format": "cnn-lab-spec/1", "layers": [{"type": ["conv"]}]}), "word or a number")]:
         with pytest.raises(SpecError, match=words):
             from_json(bad)
 
@@ -140,3 +143,24 @@ def test_describe_gives_the_receptive_fields_of_the_real_net():
     residual = describe([{"type": "residual", "out": 4, "stride": 2}, {"type": "gap"}, {"type": "fc", "out": 10}],
                         (3, 32, 32))
     assert residual[0]["receptive field"] == 7 and residual[0]["jump"] == 2   # 3x3 stride 2, then 3x3
+
+
+def test_the_training_memory_of_a_batch_is_the_maps_and_their_gradients():
+    one_map = 512 * 28 * 28
+    wide = [{"type": "conv", "out": 512, "kernel": 1, "padding": 0}] + [{"type": "relu"}] * 3 + [{"type": "gap"}]
+    # four maps of 512×28×28 and the pooled 512, each float32 with its gradient, for ten images
+    assert training_memory_mb(wide, MNIST, 10) == pytest.approx(2 * (4 * one_map + 512) * 10 * 4 / 2**20)
+    block = [{"type": "residual", "out": 16}, {"type": "gap"}]   # a block keeps its two convs and the sum
+    assert training_memory_mb(block, MNIST, 1) == pytest.approx(2 * (3 * 16 * 28 * 28 + 16) * 4 / 2**20)
+
+
+def test_a_net_too_big_to_train_at_its_batch_is_refused_before_it_is_queued():
+    wide = [{"type": "conv", "out": 512, "kernel": 1}] + [{"type": "relu"}] * 20 + [{"type": "conv", "out": 10, "kernel": 1},
+                                                                                   {"type": "gap"}]
+    assert not [p for p in check(wide, MNIST) if "MB" in p.message]   # within the budget for one image
+    assert training_problem(wide, MNIST, 32) is None
+    refused = training_problem(wide, MNIST, 512)
+    assert refused is not None and "batch size 512" in refused and "4,096 MB" in refused
+    assert training_problem(wide, MNIST, 512, Limits().scaled(10)) is None    # a teacher may raise it
+    for preset, shape in ((GAP_PRESET, MNIST), (RESNET20_PRESET, (3, 32, 32))):   # the presets train at every batch
+        assert training_problem(preset, shape, 512) is None

@@ -77,7 +77,7 @@ def test_shipped_resnet_gradient_on_a_plain_input_shows_the_period_4_grid():
     model, _ = checkpoints.load(RESNET20)
     strengths = [stride_peak_strength(class_input_gradient(model, torch.zeros(1, 3, 32, 32), c).numpy(), 4)
                  for c in range(10)]
-    assert np.mean(strengths) > 2.5   # measured: 3.3 on average over the classes (1 = no peak)
+    assert np.mean(strengths) > 2.2   # measured: 2.7 on average over the classes (1 = no peak)
 
 
 def test_the_grid_verdict_names_a_real_grid_and_almost_never_noise():
@@ -89,5 +89,6 @@ def test_the_grid_verdict_names_a_real_grid_and_almost_never_noise():
     assert np.percentile(noise, 99) < CLEAR_PEAK
     checkerboard = np.indices((32, 32)).sum(0) % 2 + 0.1 * rng.normal(size=(32, 32))
     peaks = {2: stride_peak_strength(checkerboard, 2), 4: stride_peak_strength(checkerboard, 4)}
-    assert grid_verdict(peaks).startswith("a grid stands out at period 2")
+    assert grid_verdict(peaks) == "a grid stands out at period 2"   # a period-2 grid is no period-4 grid
+    assert peaks[4] < 2
     assert grid_verdict({2: 1.1, 4: 2.0}).startswith("no grid stands out")

@@ -85,3 +85,27 @@ def test_tile_frames_sit_on_each_tiles_pixel_edges(shape):
         x_axis, y_axis = fig.layout[f"xaxis{suffix}"], fig.layout[f"yaxis{suffix}"]
         assert tuple(x_axis.range) == (-0.5, width - 0.5) and tuple(y_axis.range) == (height - 0.5, -0.5)
         assert y_axis.scaleanchor == f"x{suffix}"   # square pixels
+
+
+def test_confidence_bars_never_round_a_share_to_all_or_nothing():
+    from viz.charts import class_bars
+
+    fig = class_bars([0.99991, 0.00009, 0.0, 1.0, 0.5], list("abcde"), "softmax", as_percent=True)
+    assert list(fig.data[0].text) == [">99.9%", "<0.1%", "0.0%", "100.0%", "50.0%"]
+    assert fig.layout.yaxis.range[1] >= 1.2   # room above the tallest bar for its label
+
+
+def test_the_nll_curve_labels_its_point_with_the_pages_precision():
+    from viz.charts import nll_curve
+
+    fig = nll_curve(0.99991, 9.0e-5)
+    (label,) = fig.layout.annotations
+    assert label.text == "p = 0.9999, NLL = 0.0001" and label.ax < 0   # left of the point, off the curve
+
+
+def test_log_axes_are_labelled_at_powers_of_ten_only():
+    from viz.charts import loss_curves
+    from viz.style import LOG_AXIS
+
+    axis = loss_curves({"a": [2.3, 0.5, 0.01]}, "loss").layout.yaxis
+    assert (axis.type, axis.dtick, axis.exponentformat) == (LOG_AXIS["type"], 1, "none")

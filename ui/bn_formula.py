@@ -45,7 +45,7 @@ def show_bn_formula() -> None:
     per = "N" if len(steps["shape"]) == 2 else "N × H × W"
     where = "this batch" if steps["training"] else "the running averages (collected in training)"
     st.dataframe(pd.DataFrame([
-        {"step": "values that share μ and σ² (" + per + ")", "value": f"{steps['count']:,}",
+        {"step": f"values per μ, σ² ({per})", "value": f"{steps['count']:,}",
          "how": f"channel {channel} of the {shape} tensor that arrives"},
         {"step": "μ", "value": f"{steps['mu']:.6f}", "how": f"mean, from {where}"},
         {"step": "σ²", "value": f"{steps['var']:.6f}",
@@ -64,9 +64,11 @@ def show_bn_formula() -> None:
     if steps["training"]:
         st.caption(f"After this batch, training mode also moves the running mean to (1 − {steps['momentum']:g}) × "
                    f"{steps['running_mean']:.4f} + {steps['momentum']:g} × {steps['batch_mean']:.4f} = "
-                   f"{steps['new_running_mean']:.4f} (torch: {steps['torch_new_running_mean']:.4f}); the running "
-                   f"variance uses σ² × N/(N − 1): {steps['new_running_var']:.4f} (torch: "
-                   f"{steps['torch_new_running_var']:.4f}).")
+                   f"{steps['new_running_mean']:.4f} (torch: {steps['torch_new_running_mean']:.4f}), and the running "
+                   f"variance to (1 − {steps['momentum']:g}) × {steps['running_var']:.4f} + {steps['momentum']:g} × "
+                   f"{steps['batch_var']:.4f} × {steps['count']:,}/{steps['count'] - 1:,} = "
+                   f"{steps['new_running_var']:.4f} (torch: {steps['torch_new_running_var']:.4f}): there σ² is "
+                   "divided by N − 1, not N.")
     st.plotly_chart(bn_histograms(steps["values"].numpy(), steps["x_hat"].numpy(), steps["y"].numpy()), width="stretch")
 
     # Per channel vs per feature: the same batch, pooled to one number per channel as an FC layer would see it.

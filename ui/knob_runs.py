@@ -9,6 +9,7 @@ import streamlit as st
 
 from models import budget, knobs
 from models.knobs_shipped import load_shipped
+from models.train import accuracy_tie
 from ui import jobs
 
 
@@ -16,6 +17,32 @@ from ui import jobs
 def shipped(name: str) -> dict | None:
     """A shipped sweep, or None (the page then offers only the live run)."""
     return load_shipped(name)
+
+
+def best_and_worst(runs: list[dict], name: Callable[[dict], str], images: int) -> str:
+    """Which of `runs` (with test accuracies measured on `images` test images) did best and worst,
+    naming beside the best the runs too close to it to call apart: within the test set's sampling
+    noise (models.train.accuracy_tie). "" for fewer than two runs."""
+    done = sorted((run for run in runs if run["test_accuracy"] is not None), key=lambda run: -run["test_accuracy"])
+    if len(done) < 2:
+        return ""
+    best, worst = done[0], done[-1]
+    noise = accuracy_tie(best["test_accuracy"], images)
+    level = [run for run in done if best["test_accuracy"] - run["test_accuracy"] <= noise]
+    noise_words = f"the test set's sampling noise on {images:,} images"
+    if len(level) == len(done):
+        return (f"all {len(done)} runs ended within {100 * noise:.1f} points of each other ({worst['test_accuracy']:.1%} "
+                f"to {best['test_accuracy']:.1%}), inside {noise_words}: these runs cannot tell them apart")
+    text = f"**{name(best)}** did best ({best['test_accuracy']:.1%})"
+    if len(level) > 1:
+        text += (f", with {_and(f'**{name(run)}**' for run in level[1:])} within {100 * noise:.1f} points of it "
+                 f"({noise_words}: too close to rank)")
+    return text + f"; **{name(worst)}** did worst ({worst['test_accuracy']:.1%})"
+
+
+def _and(words) -> str:
+    words = list(words)
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def shipped_caption(stored: dict, what: str) -> str:

@@ -6,6 +6,8 @@ Data editors keep edits, not values, so tables of numbers travel as text (`carri
 
 from __future__ import annotations
 
+import logging
+import traceback
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -20,6 +22,7 @@ from ui.text import plain
 ROOT = Path(__file__).resolve().parents[1]
 _WRITTEN = "link_written"        # the query parameters this session last applied or wrote
 _PROBLEMS = "link_problems"
+_SET_BY_LINK = "_set_by_link"    # controls a link set that no page run has got through yet
 
 
 def digit_store() -> DigitStore:
@@ -41,7 +44,6 @@ def open_link(page: str) -> None:
     """Apply the URL's scene to this session, unless the URL is the one this session wrote.
     Call before the sidebar and the page create their widgets."""
     params = st.query_params.to_dict()
-    st.session_state["_set_by_link"] = ()
     if params == st.session_state.get(_WRITTEN):
         return
     st.session_state[_WRITTEN] = params
@@ -49,7 +51,7 @@ def open_link(page: str) -> None:
     problems = list(link.problems)
     for key, value in link.scene.controls.items():
         st.session_state[key] = value
-    st.session_state["_set_by_link"] = tuple(link.scene.controls)
+    st.session_state[_SET_BY_LINK] = tuple(link.scene.controls)
     for dataset, label in link.scene.models.items():
         entry = catalogue.find(label)
         if entry is None or entry.dataset != dataset:
@@ -81,8 +83,41 @@ def keep_controls() -> None:
             st.session_state[key] = value
 
 
+def drop_refused_values(error: Exception) -> bool:
+    """The page raised `error` while values a link set are untried: drop the one a widget
+    refused (the innermost Streamlit frame that names its key), or all of them when no widget
+    names one, and list that among the link's problems. False when no link value can be the
+    cause; the caller reruns the page after True."""
+    untried = st.session_state.get(_SET_BY_LINK, ())
+    if not untried:
+        return False
+    frames = [frame for frame, _ in traceback.walk_tb(error.__traceback__)]
+    named = [frame.f_locals.get("key") for frame in frames if frame.f_globals.get("__name__", "").startswith("streamlit.")]
+    refused = next((key for key in reversed(named) if isinstance(key, str) and key in untried), None)
+    if refused is not None:
+        dropped = [refused]
+        problem = (f"{refused} = {st.session_state.get(refused)!r} is not a value this page's control takes "
+                   f"({str(error).replace('`', '')}); it shows its usual value")
+    else:
+        dropped = list(untried)
+        problem = "the page cannot show the settings this link brings together; it shows its usual ones"
+        logging.getLogger(__name__).warning("the page failed on a link's values %s",
+                                            {key: st.session_state.get(key) for key in untried}, exc_info=error)
+    for key in dropped:
+        st.session_state.pop(key, None)
+    st.session_state[_SET_BY_LINK] = tuple(key for key in untried if key not in dropped)
+    st.session_state[_PROBLEMS] = [*st.session_state.get(_PROBLEMS, ()), problem]
+    return True
+
+
+def page_got_through() -> None:
+    """The page ran to its end (or its st.stop) with the link's values: they are no longer untried."""
+    st.session_state[_SET_BY_LINK] = ()
+    st.session_state.pop(_PROBLEMS, None)
+
+
 def show_link_problems() -> None:
-    problems = st.session_state.pop(_PROBLEMS, None)
+    problems = st.session_state.get(_PROBLEMS)
     if problems:
         st.warning("Parts of this link could not be opened:\n\n" + "\n".join(f"- {plain(p, 300)}" for p in problems),
                    icon=":material/link_off:")
@@ -119,7 +154,10 @@ def carried_table(key: str, editor_key: str, default: np.ndarray) -> tuple[np.nd
     scene just brought, under a fresh editor key. Pair with `carry_table` after the editor."""
     text, state = st.session_state.get(key), f"_carried/{key}"
     shown, start = st.session_state.get(f"{state}/shown"), st.session_state.get(f"{state}/start")
-    if text is not None and text != shown:
+    editor = _editor(start, editor_key)
+    # Streamlit drops an editor's edits when a run does not draw it (its page was left); the text still holds them.
+    forgotten = editor == st.session_state.get(f"{state}/editor") and editor not in st.session_state
+    if text is not None and (text != shown or forgotten):
         values = numbers_from_text(text, default.shape)
         st.session_state[f"{state}/shown"] = text
         if values is None:
@@ -129,9 +167,14 @@ def carried_table(key: str, editor_key: str, default: np.ndarray) -> tuple[np.nd
             version = st.session_state.get(f"{state}/version", 0) + 1
             start = st.session_state[f"{state}/start"] = (editor_key, version, values)
             st.session_state[f"{state}/version"] = version
-    if start is not None and start[0] == editor_key:
-        return start[2], f"v{start[1]}_{editor_key}"   # outside the page's control patterns
-    return default, editor_key
+    editor = st.session_state[f"{state}/editor"] = _editor(start, editor_key)
+    return (start[2] if editor != editor_key else default), editor
+
+
+def _editor(start: tuple | None, editor_key: str) -> str:
+    """The key of the editor that shows `start` (numbers brought for `editor_key`): a fresh one,
+    outside the page's control patterns, for each time numbers were brought."""
+    return f"v{start[1]}_{editor_key}" if start is not None and start[0] == editor_key else editor_key
 
 
 def carry_table(key: str, values: np.ndarray, default: np.ndarray) -> None:

@@ -103,7 +103,7 @@ SECTIONS: dict[str, list[PageInfo]] = {
         PageInfo("pages/learning_rate.py", "Learning rate and batch size", ":material/speed:", "learning_rate",
                  controls=('lr_*',),
                  summary=(
-                 'The same net at four learning rates, from crawling to NaN; the learning-rate range test; the'
+                 'The same net at learning rates from crawling to NaN; the learning-rate range test; the'
                  ' one-cycle schedule; batch sizes from 8 to 512, with and without scaling the learning rate.'
                  )),
         PageInfo("pages/overfitting.py", "Overfitting and regularisation", ":material/difference:", "overfitting",

@@ -205,7 +205,8 @@ def scene_from_json(raw: object, known_pages: set[str] | None = None) -> tuple[S
             digit = Digit.from_json(raw["digit"])
         except (ValueError, TypeError) as error:
             problems.append(f"scene “{title}”: its digit cannot be read ({error}); left out")
-    hidden = [key for key in raw.get("hidden") or [] if isinstance(key, str) and is_control(page, key)]
+    raw_hidden = raw.get("hidden") if isinstance(raw.get("hidden"), list) else []
+    hidden = [key for key in raw_hidden if isinstance(key, str) and is_control(page, key)]
     scene = Scene(page, title, controls, models, digit, hidden, _text(raw.get("note") or ""))
     return scene, problems
 
@@ -219,6 +220,8 @@ def lesson_from_json(text: str | bytes, known_pages: set[str] | None = None) -> 
         raw = json.loads(text)
     except (ValueError, UnicodeDecodeError) as error:
         raise LessonError(f"this file is not JSON ({error})") from None
+    except RecursionError:
+        raise LessonError("this file nests its JSON deeper than a lesson ever does") from None
     if not isinstance(raw, dict) or raw.get("format") != LESSON_FORMAT:
         raise LessonError(f"this JSON is not a CNN Lab lesson (it needs \"format\": \"{LESSON_FORMAT}\")")
     if not isinstance(raw.get("scenes"), list):
@@ -250,7 +253,7 @@ def encode_value(value: Value) -> str:
 def decode_value(text: str) -> Value:
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text
     return value if _is_value(value) else text
 

@@ -49,10 +49,15 @@ def _frame(url_path: str, run_page: Callable[[], object]) -> None:
     except StopException:   # the page stopped early (st.stop): its link still says what it shows
         _after_the_page(url_path, link_slot)
         raise
+    except Exception as error:   # a value from a link or a lesson that the page cannot take
+        if not links.drop_refused_values(error):
+            raise
+        st.rerun()
     _after_the_page(url_path, link_slot)
 
 
 def _after_the_page(url_path: str, link_slot) -> None:
+    links.page_got_through()
     projector.hide_chosen_controls(url_path)
     links.mirror_in_link(url_path, link_slot)   # the link, built once per run
     sidebar_device_line()   # last: it imports torch, which the first page a student sees may not need

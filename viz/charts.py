@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from viz.style import frame
+from viz.style import LOG_AXIS, frame
 
 HIGHLIGHT = "#d62728"
 BASE = "#1f77b4"
@@ -33,9 +33,7 @@ def class_bars(
     values = np.asarray(values, dtype=float)
     colours = [HIGHLIGHT if i == highlight else BASE for i in range(len(values))]
     shown = np.where(np.isfinite(values), values, np.nan)
-    text = [
-        ("n/a" if not np.isfinite(v) else f"{v:.1%}" if as_percent else f"{v:.2f}") for v in values
-    ]
+    text = ["n/a" if not np.isfinite(v) else _percent(v) if as_percent else f"{v:.2f}" for v in values]
     fig = go.Figure(go.Bar(
         x=list(classes), y=shown, marker_color=colours, text=text, textposition="outside",
         cliponaxis=False,
@@ -43,8 +41,17 @@ def class_bars(
     ))
     _bars_layout(fig, title, height)
     if as_percent:
-        fig.update_yaxes(range=[0, 1.12], tickformat=".0%")
+        fig.update_yaxes(range=[0, 1.2], tickformat=".0%")
     return fig
+
+
+def _percent(share: float) -> str:
+    """A share to one decimal, never rounded up to 100 % or down to 0 % when it is neither."""
+    if 0.9995 <= share < 1:
+        return ">99.9%"
+    if 0 < share < 0.0005:
+        return "<0.1%"
+    return f"{share:.1%}"
 
 
 def nll_curve(p: float, nll: float, height: int = 300) -> go.Figure:
@@ -54,12 +61,10 @@ def nll_curve(p: float, nll: float, height: int = 300) -> go.Figure:
     fig = go.Figure(go.Scatter(x=grid, y=-np.log(grid), mode="lines", line=dict(color=BASE),
                                hovertemplate="p = %{x:.3f}<br>-log p = %{y:.3f}<extra></extra>"))
     p_shown = float(np.clip(p, 0.005, 1.0))
-    fig.add_trace(go.Scatter(
-        x=[p_shown], y=[-np.log(p_shown)], mode="markers+text", marker=dict(size=12, color=HIGHLIGHT),
-        text=[f"p = {p:.3f}, NLL = {nll:.3f}"],
-        textposition="top right" if p < 0.5 else "top left",
-        hoverinfo="skip",
-    ))
+    fig.add_trace(go.Scatter(x=[p_shown], y=[-np.log(p_shown)], mode="markers", marker=dict(size=12, color=HIGHLIGHT),
+                             hoverinfo="skip"))
+    fig.add_annotation(x=p_shown, y=-np.log(p_shown), text=f"p = {p:.4f}, NLL = {nll:.4f}", showarrow=True,
+                       arrowcolor=HIGHLIGHT, ax=70 if p < 0.5 else -70, ay=-45, font=dict(color=HIGHLIGHT))
     frame(fig, "Negative log-likelihood: −log p(target)", height, showlegend=False,
           xaxis_title="probability given to the target class", yaxis_title="NLL (loss)")
     fig.update_yaxes(range=[0, 5.5])
@@ -91,7 +96,7 @@ def coverage_strip(measured, closed_form, title: str, height: int = 260) -> go.F
 
 def loss_curves(curves: dict[str, Sequence[float]], title: str, height: int = 260) -> go.Figure:
     fig = go.Figure([go.Scatter(y=list(values), name=name, mode="lines") for name, values in curves.items()])
-    return frame(fig, title, height, xaxis_title="step", yaxis_title="loss", yaxis_type="log", legend_row=True)
+    return frame(fig, title, height, xaxis_title="step", yaxis=dict(title="loss", **LOG_AXIS), legend_row=True)
 
 
 def epoch_line(name: str, epochs: Sequence[float], values: Sequence[float], colour: str, *,

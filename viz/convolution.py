@@ -10,13 +10,16 @@ from viz.feature_maps import DIVERGING
 from viz.style import frame
 
 
-def number_grid(values: np.ndarray, title: str, decimals: int = 2, height: int = 230) -> go.Figure:
-    """A small 2-D array as coloured cells with its numbers written in (diverging around 0)."""
+def number_grid(values: np.ndarray, title: str, decimals: int = 3, height: int = 230) -> go.Figure:
+    """A small 2-D array as coloured cells with its numbers written in (diverging around 0):
+    whole numbers as they are, others to `decimals` places, so that the grids of one window
+    (pixels × kernel = products) can be multiplied by eye."""
     values = np.asarray(values, dtype=float)
     top = max(float(np.abs(values).max()), 1e-9)
+    places = 0 if np.array_equal(values, np.round(values)) else decimals
     fig = go.Figure(go.Heatmap(
         z=values, colorscale=DIVERGING, zmin=-top, zmax=top, showscale=False,
-        text=np.round(values, decimals), texttemplate="%{text}", textfont=dict(size=12),
+        text=[[f"{v:.{places}f}" for v in row] for row in values], texttemplate="%{text}", textfont=dict(size=12),
         hovertemplate="row %{y}, col %{x}: %{z:.4f}<extra></extra>", xgap=2, ygap=2,
     ))
     fig.update_yaxes(autorange="reversed", scaleanchor="x", visible=False)

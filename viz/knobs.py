@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots
 
 from viz.charts import epoch_line
 from viz.feature_maps import DIVERGING, SEQUENTIAL
-from viz.style import frame
+from viz.style import LOG_AXIS, frame
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 GAP_FILL = "rgba(214,39,40,0.18)"
@@ -59,7 +59,7 @@ def loss_curves(runs: Sequence[dict], title: str, height: int = 360) -> go.Figur
             fig.add_trace(go.Scatter(x=[step], y=[y], mode="markers+text", name=run["label"], showlegend=not steps,
                                      marker=dict(symbol="x", size=14, color=colour), text=[label],
                                      textposition="bottom right", textfont=dict(color=colour), hoverinfo="skip"))
-    fig.update_yaxes(type="log", title_text="training loss (log scale)", range=[math.log10(bottom), math.log10(top)])
+    fig.update_yaxes(**LOG_AXIS, title_text="training loss (log scale)", range=[math.log10(bottom), math.log10(top)])
     fig.update_xaxes(title_text="step")
     return _layout(fig, title, height)
 
@@ -91,7 +91,7 @@ def range_test(result: dict, height: int = 340) -> go.Figure:
     finite = [v for v in result["smoothed"] if v is not None]
     if finite:
         fig.update_yaxes(range=[0, min(max(finite) * 1.1, 4 * min(finite) + 1)])
-    fig.update_xaxes(type="log", title_text="learning rate (log scale), raised every step")
+    fig.update_xaxes(**LOG_AXIS, title_text="learning rate (log scale), raised every step")
     fig.update_yaxes(title_text="training loss")
     return _layout(fig, "Learning-rate range test: one sweep, the learning rate rising", height)
 
@@ -219,8 +219,8 @@ def pixel_histograms(before: np.ndarray, after: np.ndarray, height: int = 280) -
                                histnorm="probability", name="stored"), 1, 1)
     fig.add_trace(go.Histogram(x=np.asarray(after).ravel(), nbinsx=52, marker_color=PALETTE[1],
                                histnorm="probability", name="normalised"), 1, 2)
-    fig.update_yaxes(type="log", title_text="share of pixels (log)", row=1, col=1)
-    fig.update_yaxes(type="log", row=1, col=2)
+    fig.update_yaxes(**LOG_AXIS, title_text="share of pixels (log)", row=1, col=1)
+    fig.update_yaxes(**LOG_AXIS, row=1, col=2)
     return _layout(fig, "Pixel values before and after normalisation", height, showlegend=False)
 
 
@@ -259,10 +259,12 @@ def function_panels(x: np.ndarray, curves: dict[str, tuple[np.ndarray, np.ndarra
                                  showlegend=first, hovertemplate="x %{x:.2f}: f %{y:.3f}<extra></extra>"), row, col)
         fig.add_trace(go.Scatter(x=x, y=df, name="f′(x)", line=dict(color=PALETTE[1], dash="dash"), legendgroup="df",
                                  showlegend=first, hovertemplate="x %{x:.2f}: f′ %{y:.3f}<extra></extra>"), row, col)
-    fig.update_yaxes(range=[-1.6, 4.2], zeroline=True)
+    values = np.concatenate([np.concatenate(pair) for pair in curves.values()])
+    fig.update_yaxes(range=[min(-1.6, float(values.min()) - 0.2), max(4.2, float(values.max()) + 0.2)], zeroline=True)
     fig.update_xaxes(zeroline=True)
+    # The legend shares the title's line: a row of its own would run into the subplot titles.
     return _layout(fig, "Each activation f and its derivative f′ (what back-propagation multiplies by)",
-                   80 + rows * height_per_row)
+                   80 + rows * height_per_row, legend=dict(y=0.995, yref="container", yanchor="top"))
 
 
 def accuracy_bars(labels: Sequence[str], values: Sequence[float | None], title: str, highlight: Sequence[str] = (),
@@ -285,6 +287,6 @@ def bn_histograms(values: np.ndarray, x_hat: np.ndarray, y: np.ndarray, height: 
     for col, (data, colour) in enumerate([(values, PALETTE[0]), (x_hat, PALETTE[4]), (y, PALETTE[1])], start=1):
         fig.add_trace(go.Histogram(x=np.asarray(data).ravel(), nbinsx=40, marker_color=colour, histnorm="probability"),
                       1, col)
-    fig.update_yaxes(type="log")
+    fig.update_yaxes(**LOG_AXIS)
     fig.update_yaxes(title_text="share of values (log)", row=1, col=1)
     return _layout(fig, "One channel of one batch, step by step", height, showlegend=False)

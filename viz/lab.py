@@ -55,12 +55,15 @@ def training_curves(step_losses: Sequence[tuple[int, float]], history: Sequence[
                                  line=dict(color=PAIR[0]), hovertemplate="epoch %{x:.2f}: loss %{y:.3f}<extra></extra>"))
     accuracies = [(row["epoch"], row["test_accuracy"]) for row in history if row.get("test_accuracy") is not None]
     if accuracies:
-        fig.add_trace(epoch_line("test accuracy", [e for e, _ in accuracies], [a for _, a in accuracies], HIGHLIGHT,
-                                 percent=True, yaxis="y2"))
+        line = epoch_line("test accuracy", [e for e, _ in accuracies], [a for _, a in accuracies], HIGHLIGHT,
+                          percent=True, yaxis="y2")
+        line.cliponaxis = False   # a marker at 99 % stays whole at the top edge
+        fig.add_trace(line)
     losses = [loss for _, loss in step_losses] or [1.0]
     return frame(
         fig, title, height,
         xaxis=dict(title="epoch", range=[0, max(total_epochs, 1)], dtick=1 if total_epochs <= 20 else None),
         yaxis=dict(title="training loss", range=[0, max(losses) * 1.1], rangemode="tozero"),
-        yaxis2=dict(title="test accuracy", overlaying="y", side="right", range=[0, 1], tickformat=".0%"),
+        yaxis2=dict(title="test accuracy", overlaying="y", side="right", range=[0, 1], tickformat=".0%",
+                    tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0], showgrid=False),
         legend_row=True)

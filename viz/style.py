@@ -11,6 +11,9 @@ import plotly.graph_objects as go
 TITLE_SIZE = 15
 PANEL_TITLE_SIZE = 14      # the title of a small picture that sits beside others
 LEGEND_ROW = dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right")   # a band under the title
+# A log axis labelled at the powers of ten only, written out (0.01, 0.1, 1): plotly's default also
+# labels 2 and 5 of every decade and writes 0.0001 as "100μ".
+LOG_AXIS = dict(type="log", dtick=1, exponentformat="none")
 
 
 def frame(fig: go.Figure, title: str, height: int, **options) -> go.Figure:
