@@ -68,7 +68,7 @@ def test_link_problems_are_shown_as_text():
 def test_a_link_value_a_control_cannot_take_is_dropped_and_named(data_available):
     at = open_page("softmax", {"shift": "1000", "scale": "abc", "temperature": "0.5"})
     warning = shown(" ".join(w.value for w in at.warning))
-    assert "shift = 1000" in warning and "greater than the max_value 20.0" in warning
+    assert "shift = 1000" in warning and "greater than the largest value 20.0" in warning
     assert "scale = 'abc'" in warning
     assert at.session_state["temperature"] == 0.5           # what fits is opened
     assert at.slider(key="shift").value == 5.0              # what does not shows the usual value

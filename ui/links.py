@@ -97,7 +97,7 @@ def drop_refused_values(error: Exception) -> bool:
     if refused is not None:
         dropped = [refused]
         problem = (f"{refused} = {st.session_state.get(refused)!r} is not a value this page's control takes "
-                   f"({str(error).replace('`', '')}); it shows its usual value")
+                   f"({_in_words(error)}); it shows its usual value")
     else:
         dropped = list(untried)
         problem = "the page cannot show the settings this link brings together; it shows its usual ones"
@@ -108,6 +108,11 @@ def drop_refused_values(error: Exception) -> bool:
     st.session_state[_SET_BY_LINK] = tuple(key for key in untried if key not in dropped)
     st.session_state[_PROBLEMS] = [*st.session_state.get(_PROBLEMS, ()), problem]
     return True
+
+
+def _in_words(error: Exception) -> str:
+    """Streamlit's message about a refused widget value, without its parameter names' code style."""
+    return str(error).replace("`", "").replace("max_value", "largest value").replace("min_value", "smallest value")
 
 
 def page_got_through() -> None:

@@ -40,6 +40,7 @@ def class_bars(
         hovertemplate="class %{x}: %{y:" + (".2%" if as_percent else ".4f") + "}<extra></extra>",
     ))
     _bars_layout(fig, title, height)
+    fig.update_layout(uniformtext=dict(minsize=10, mode="show"))   # the tallest bar's label stays readable
     if as_percent:
         fig.update_yaxes(range=[0, 1.2], tickformat=".0%")
     return fig

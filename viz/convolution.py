@@ -14,8 +14,8 @@ def number_grid(values: np.ndarray, title: str, decimals: int = 3, height: int =
     """A small 2-D array as coloured cells with its numbers written in (diverging around 0):
     whole numbers as they are, others to `decimals` places, so that the grids of one window
     (pixels × kernel = products) can be multiplied by eye."""
-    values = np.asarray(values, dtype=float)
-    top = max(float(np.abs(values).max()), 1e-9)
+    values = np.asarray(values, dtype=float) + 0.0   # + 0.0: a product of 0 and −1 is −0, written "-0"
+    top = float(np.abs(values).max()) or 1.0
     places = 0 if np.array_equal(values, np.round(values)) else decimals
     fig = go.Figure(go.Heatmap(
         z=values, colorscale=DIVERGING, zmin=-top, zmax=top, showscale=False,
@@ -34,7 +34,7 @@ def filling_output(output: np.ndarray, done: int, title: str, height: int = 300)
     h, w = output.shape
     shown = np.full(h * w, np.nan)
     shown[:done] = output.reshape(-1)[:done]
-    top = max(float(np.abs(output).max()), 1e-9)
+    top = float(np.abs(output).max()) or 1.0   # an all-zero map: a scale of ±1, not ±1 n
     fig = go.Figure(go.Heatmap(z=shown.reshape(h, w), colorscale=DIVERGING, zmin=-top, zmax=top,
                                colorbar=dict(thickness=10),
                                hovertemplate="row %{y}, col %{x}: %{z:.3f}<extra></extra>"))
