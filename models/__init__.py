@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+import torch
 from torch import nn
 
 from models.gap_mnist import GapMnistNet, gap_mnist
@@ -27,8 +31,19 @@ def build(arch: str, **kwargs) -> nn.Module:
     return ARCHITECTURES[arch](**kwargs)
 
 
+Net = TypeVar("Net", bound=nn.Module)
+
+
+def seeded(make: Callable[[], Net], seed: int) -> Net:
+    """`make()` with its initial weights drawn from `seed`, and the process's random state as it
+    was before (pages and the worker draw from it at the same time)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return make()
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-__all__ = ["ARCHITECTURES", "CifarResNet", "GapMnistNet", "build", "count_parameters"]
+__all__ = ["ARCHITECTURES", "CifarResNet", "GapMnistNet", "build", "count_parameters", "seeded"]

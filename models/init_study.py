@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from models import seeded
 from models.data import ImageSet, normalise
 from models.gap_mnist import GapMnistNet
 from models.budget import LIVE_BUDGET, check_budget
@@ -67,9 +68,7 @@ def initialise(net: nn.Module, scheme: str, constant: float = 0.1) -> nn.Module:
 
 def init_net(scheme: str, seed: int = 0, batch_norm: bool = False, dropout: float = 0.0) -> GapMnistNet:
     """The GAP net (by default without batch norm, which would hide the spread) initialised by `scheme`."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return initialise(GapMnistNet(batch_norm=batch_norm, dropout=dropout), scheme)
+    return seeded(lambda: initialise(GapMnistNet(batch_norm=batch_norm, dropout=dropout), scheme), seed)
 
 
 @torch.no_grad()

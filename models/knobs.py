@@ -28,6 +28,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from models import seeded
 from models.budget import LIVE_BUDGET, check_budget
 from models.data import ImageSet
 from models.gap_mnist import ACTIVATIONS, GapMnistNet
@@ -101,9 +102,7 @@ def _run(record: dict, runs: list[dict], net: nn.Module, train_set: ImageSet, te
 
 
 def _gap_net(seed: int, **kwargs) -> GapMnistNet:
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return GapMnistNet(**kwargs)
+    return seeded(lambda: GapMnistNet(**kwargs), seed)
 
 
 def _stopped(stop) -> bool:

@@ -3,9 +3,7 @@ so the page and bench/lab_speed.py run the very same code."""
 
 from __future__ import annotations
 
-import torch
-
-from models import build, data
+from models import build, data, seeded
 from models.train import TrainConfig, default_device, run_metadata, train
 
 # The Train button's default epochs, by where the worker trains: on a CPU, 2 epochs of the GAP
@@ -47,8 +45,7 @@ def training_job(spec: list[dict], dataset: str, input_shape: tuple[int, ...], c
 
     def job(ctx):
         train_set, test_set = load_for_training(dataset, ctx.report, limit)
-        torch.manual_seed(config.seed)
-        net = build("spec", layers=spec, input_shape=list(input_shape))
+        net = seeded(lambda: build("spec", layers=spec, input_shape=list(input_shape)), config.seed)
         initial = {k: v.clone() for k, v in net.state_dict().items()}
         history, step_losses = [], []
         steps_per_epoch = len(train_set) // config.batch_size

@@ -185,13 +185,6 @@ def _walk(model: nn.Module, input_shape: tuple[int, int, int]):
         yield node, LayerField(name, kind, shape, field)
 
 
-def field_of(model: nn.Module, input_shape: tuple[int, int, int], layer_name: str) -> LayerField:
-    for layer in receptive_fields(model, input_shape):
-        if layer.name == layer_name:
-            return layer
-    raise KeyError(f"no layer named {layer_name!r}")
-
-
 @dataclass(frozen=True)
 class GradientSpread:
     """Where a unit's |input gradient| (its effective receptive field) lies against its patch."""

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from models import checkpoints
+from models import checkpoints, seeded
 from models.resnet import cifar_resnet
 from models.train import accuracy_tie, with_defaults
 
@@ -214,10 +214,7 @@ def gradient_norms_at_init(depth: int, residual: bool, images: torch.Tensor, lab
                            seed: int = 0) -> list[tuple[str, float]]:
     """`gradient_norms` for a freshly initialised CIFAR net (seeded, so plain and residual nets
     of one depth start from the same weights)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        net = cifar_resnet(depth, residual=residual)
-    return gradient_norms(net, images, labels)
+    return gradient_norms(seeded(lambda: cifar_resnet(depth, residual=residual), seed), images, labels)
 
 
 def train_again(name: str, config, images: int, tested_on: int, report=None, stop=None) -> dict:
@@ -230,8 +227,7 @@ def train_again(name: str, config, images: int, tested_on: int, report=None, sto
     full_train, full_test = load_for_training("cifar10", report)
     train_set, test_set = data.subset(full_train, images), data.subset(full_test, tested_on)
     depth, residual = NETS[name]
-    torch.manual_seed(config.seed)
-    net = cifar_resnet(depth, residual=residual)
+    net = seeded(lambda: cifar_resnet(depth, residual=residual), config.seed)
     history = []
 
     def progress(p):

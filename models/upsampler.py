@@ -10,6 +10,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from models import seeded
 from models.data import ImageSet
 from models.train import StopSignal
 
@@ -48,9 +49,7 @@ def train_upsampler(mode: str, data: ImageSet, steps: int, seed: int = 0, batch_
     (eval mode, on the CPU) and the loss per step. The batches depend only on the seed.
     `on_step(step)` is called after each step; `stop.is_set()` ends the run early."""
     generator = torch.Generator().manual_seed(seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = Upsampler(mode, kernel=kernel).to(device)
+    model = seeded(lambda: Upsampler(mode, kernel=kernel), seed).to(device)
     images = data.images.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     losses = []

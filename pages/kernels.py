@@ -4,7 +4,7 @@ import streamlit as st
 import torch
 import torchvision
 
-from models import anatomy, build, data, imagenet
+from models import anatomy, build, data, imagenet, seeded
 from models.convolution import ConvSettingError
 from models.kernels import (
     course_table,
@@ -73,8 +73,7 @@ else:
                      "alike, so compare their kernels with care"
                      + (f" (`{alike}` trains this stem alike)." if alike else "."))
     else:
-        torch.manual_seed(0)
-        before = first_conv(build("cifar-resnet", depth=20, stem_kernel=stem))
+        before = first_conv(seeded(lambda: build("cifar-resnet", depth=20, stem_kernel=stem), 0))
         note = (f"No trained ResNet with a {stem}×{stem} stem is on this machine yet: only its initial kernels "
                 f"are shown. Train one with `python -m models.train {alike or f'resnet20-k{stem}'} --out "
                 f"checkpoints/resnet20_k{stem}_cifar10.pt`.")

@@ -74,3 +74,17 @@ def test_bad_depth_and_stem_are_refused():
 def test_build_registry():
     assert isinstance(build("gap-mnist"), GapMnistNet)
     assert isinstance(build("cifar-resnet", depth=20, stem_kernel=7), CifarResNet)
+
+
+def test_a_seeded_build_is_reproducible_and_leaves_the_random_state_alone():
+    import torch
+
+    from models import build, seeded
+
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    first = seeded(lambda: build("gap-mnist"), 7)
+    assert torch.equal(torch.rand(3), expected_next)          # others' draws are as if nothing happened
+    second = seeded(lambda: build("gap-mnist"), 7)
+    assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), second.state_dict().values()))
