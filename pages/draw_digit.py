@@ -50,7 +50,7 @@ with left:
         if st.button("Clear the drawing", icon=":material/ink_eraser:"):
             your_digit.clear_canvas()
             st.rerun()
-        st.caption("The toolbar above the canvas has undo, redo and a bin that clears it too.")
+        st.caption("Point at the canvas for its toolbar: undo, redo and a bin that clears it too.")
         shown_source = your_digit.DRAWN
     else:
         picked = pick_image("mnist", source, key="digit")

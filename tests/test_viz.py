@@ -109,3 +109,13 @@ def test_log_axes_are_labelled_at_powers_of_ten_only():
 
     axis = loss_curves({"a": [2.3, 0.5, 0.01]}, "loss").layout.yaxis
     assert (axis.type, axis.dtick, axis.exponentformat) == (LOG_AXIS["type"], 1, "none")
+
+
+def test_each_normalisation_group_has_a_colour_of_its_own():
+    from viz.batch_norm import group_map
+
+    fig = group_map(np.arange(24).reshape(4, 6), "InstanceNorm")   # 24 groups, one per sample and channel
+    scale = fig.data[0].colorscale
+    colours = [scale[2 * group][1] for group in range(24)]
+    assert len(set(colours)) == 24
+    assert (fig.data[0].zmin, fig.data[0].zmax) == (-0.5, 23.5)   # group g sits in the middle of its band

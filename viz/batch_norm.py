@@ -7,11 +7,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from viz.style import frame
 
 COLOURS = {"with BN": "#1f77b4", "without BN": "#d62728"}
+GROUP_COLOURS = qualitative.Dark24   # 24 colours apart: one per InstanceNorm group of a 4 × 6 batch
 
 
 def accuracy_curves(steps: Sequence[int], accuracies: dict[str, Sequence[float]]) -> go.Figure:
@@ -51,8 +53,12 @@ def histograms(samples: dict[str, np.ndarray], title: str, bins: int = 40) -> go
 def group_map(ids: np.ndarray, title: str) -> go.Figure:
     """A (batch x channels) grid coloured by normalisation group: same colour, same statistics."""
     ids = np.asarray(ids)
-    fig = go.Figure(go.Heatmap(z=ids, colorscale="Turbo", showscale=False, xgap=2, ygap=2,
-                               hovertemplate="sample %{y}, channel %{x}: group %{z}<extra></extra>"))
+    groups = int(ids.max()) + 1
+    colours = [GROUP_COLOURS[group % len(GROUP_COLOURS)] for group in range(groups)]
+    # One flat band of the scale per group: neighbouring groups get unrelated colours, not near-equal shades.
+    scale = [[edge / groups, colour] for group, colour in enumerate(colours) for edge in (group, group + 1)]
+    fig = go.Figure(go.Heatmap(z=ids, colorscale=scale, zmin=-0.5, zmax=groups - 0.5, showscale=False, xgap=2,
+                               ygap=2, hovertemplate="sample %{y}, channel %{x}: group %{z}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", title_text="sample (N)", scaleanchor="x")
     fig.update_xaxes(title_text="channel (C)", constrain="domain")
     return frame(fig, title, 230, panel=True)
