@@ -176,7 +176,8 @@ def test_change_two_controls_and_open_the_link_elsewhere(page):
         _wait_for_script(other)
         expect(other.get_by_text(re.compile(r"Starting from the net's scores for MNIST test image 42"))).to_have_text(
             caption)
-        expect(other.get_by_label("Test image number")).to_have_value("42")
+        _wait_for_script(other)   # on a busy machine the widgets can still be drawing when the caption is there
+        expect(other.get_by_label("Test image number")).to_have_value("42", timeout=30_000)
         expect(other.get_by_text("For target 3:")).to_be_visible()
         assert other.url == link
     finally:
